@@ -1,0 +1,100 @@
+import { quoteIdent as q } from '../sqlite/quote.ts';
+
+/** Names fixed by the Python tool audite: existing databases and readers depend on them. */
+export const FEED_TABLE = 'audite_changefeed';
+export const FEED_VIEW = 'audite_cloudevent';
+export const SOURCE_SUBJECT_INDEX = 'audite_changefeed_source_subject_id_idx';
+export const TIME_INDEX = 'audite_changefeed_time_id_idx';
+export const SPEC_VERSION = '1.0';
+
+/** Our own additions; all prefixed audite_ so capture never tracks them. */
+export const CURSOR_TABLE = 'audite_cursor';
+export const CONTEXT_TABLE = 'audite_context';
+export const REPLACED_TABLE = 'audite_replaced';
+export const SETTINGS_TABLE = 'audite_settings';
+
+export interface SchemaObject {
+  type: 'table' | 'view' | 'index';
+  name: string;
+  sql: string;
+}
+
+// AUTOINCREMENT is audite's and we keep it: ids are never reused, even after pruning.
+const feedTable = `CREATE TABLE IF NOT EXISTS ${q(FEED_TABLE)} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  type TEXT NOT NULL,
+  time INTEGER NOT NULL DEFAULT (strftime('%s')),
+  specversion TEXT NOT NULL,
+  data JSON,
+  context JSON
+)`;
+
+// Field for field the view audite defines; our context column rides along in `*`.
+const feedView = `CREATE VIEW IF NOT EXISTS ${q(FEED_VIEW)} AS
+SELECT *, json_object(
+  'id', CAST(id AS TEXT),
+  'sequence', printf('%020d', id),
+  'source', source,
+  'subject', subject,
+  'type', type,
+  'time', strftime('%Y-%m-%dT%H:%M:%S+00:00', datetime(time, 'unixepoch')),
+  'specversion', specversion,
+  'datacontenttype', 'application/json',
+  'data', json(data)
+) cloudevent
+FROM ${q(FEED_TABLE)}`;
+
+const sourceSubjectIndex = `CREATE INDEX IF NOT EXISTS ${q(SOURCE_SUBJECT_INDEX)} ON ${q(FEED_TABLE)} (source, subject, id)`;
+const timeIndex = `CREATE INDEX IF NOT EXISTS ${q(TIME_INDEX)} ON ${q(FEED_TABLE)} (time, id)`;
+
+// One row per consumer; position is the last id its sink acknowledged.
+const cursorTable = `CREATE TABLE IF NOT EXISTS ${q(CURSOR_TABLE)} (
+  consumer TEXT PRIMARY KEY,
+  position INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+)`;
+
+// Who and why, set by the writing transaction and removed before it commits.
+// The stored `data` column is computed once per context row, not once per event.
+const contextTable = `CREATE TABLE IF NOT EXISTS ${q(CONTEXT_TABLE)} (
+  id INTEGER PRIMARY KEY,
+  actor TEXT,
+  reason TEXT,
+  impersonated_by TEXT,
+  request_id TEXT,
+  extra JSON,
+  data JSON GENERATED ALWAYS AS (json_patch(coalesce(extra, '{}'), json_object('actor', actor, 'reason', reason, 'impersonated_by', impersonated_by, 'request_id', request_id))) STORED
+)`;
+
+// Rows that INSERT OR REPLACE is about to remove, staged by a BEFORE INSERT trigger.
+const replacedTable = `CREATE TABLE IF NOT EXISTS ${q(REPLACED_TABLE)} (
+  source TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  data JSON,
+  PRIMARY KEY (source, subject)
+) WITHOUT ROWID`;
+
+const settingsTable = `CREATE TABLE IF NOT EXISTS ${q(SETTINGS_TABLE)} (
+  key TEXT PRIMARY KEY,
+  value JSON NOT NULL
+)`;
+
+export function feedObjects(options: { historyIndexes: boolean }): SchemaObject[] {
+  const objects: SchemaObject[] = [
+    { type: 'table', name: FEED_TABLE, sql: feedTable },
+    { type: 'view', name: FEED_VIEW, sql: feedView },
+    { type: 'table', name: CURSOR_TABLE, sql: cursorTable },
+    { type: 'table', name: CONTEXT_TABLE, sql: contextTable },
+    { type: 'table', name: REPLACED_TABLE, sql: replacedTable },
+    { type: 'table', name: SETTINGS_TABLE, sql: settingsTable },
+  ];
+  if (options.historyIndexes) {
+    objects.push({ type: 'index', name: SOURCE_SUBJECT_INDEX, sql: sourceSubjectIndex }, { type: 'index', name: TIME_INDEX, sql: timeIndex });
+  }
+  return objects;
+}
+
+/** Statement that adds our context column to a feed created by Python audite. */
+export const addContextColumn = `ALTER TABLE ${q(FEED_TABLE)} ADD COLUMN context JSON`;

@@ -1,0 +1,172 @@
+import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
+import { CONTEXT_TABLE, FEED_TABLE, REPLACED_TABLE, SPEC_VERSION } from './feed-schema.ts';
+import { isRowidAlias, type ColumnInfo, type TableInfo } from './schema-reader.ts';
+
+export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey';
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey'];
+
+export interface TableCaptureOptions {
+  /** Columns whose values never enter the feed. */
+  excludeColumns: ReadonlySet<string>;
+  /** Record no event for an UPDATE that changed none of the captured columns. */
+  skipNoopUpdates: boolean;
+}
+
+export interface TriggerDef {
+  name: string;
+  table: string;
+  sql: string;
+}
+
+/** audite's naming; the insert, update and delete names replace Python audite's triggers. */
+export function triggerName(table: string, kind: TriggerKind): string {
+  return `audite_audit_${table}_${kind}_trigger`;
+}
+
+// Writers may run SQLite builds whose functions take at most 127 arguments.
+const MAX_PAIRS_PER_OBJECT = 63;
+const OLD_ALIAS = 'audite_old';
+
+type Ref = 'NEW' | 'OLD' | typeof OLD_ALIAS;
+
+export function buildTriggers(table: TableInfo, options: TableCaptureOptions): TriggerDef[] {
+  const b = new Builder(table, options);
+  return [b.insert(), b.update(), b.delete(), b.replace(), b.rekey()];
+}
+
+class Builder {
+  readonly table: TableInfo;
+  readonly options: TableCaptureOptions;
+  readonly captured: ColumnInfo[];
+  readonly keyColumns: string[];
+  readonly keyIsRowid: boolean;
+
+  constructor(table: TableInfo, options: TableCaptureOptions) {
+    this.table = table;
+    this.options = options;
+    this.captured = table.columns.filter((c) => !options.excludeColumns.has(c.name));
+    if (table.primaryKey.length > 0) {
+      this.keyColumns = table.primaryKey;
+      this.keyIsRowid = false;
+    } else {
+      if (table.rowidName === undefined) throw new Error(`table ${table.name} has no primary key and no reachable rowid`);
+      this.keyColumns = [table.rowidName];
+      this.keyIsRowid = true;
+    }
+  }
+
+  private create(kind: TriggerKind, timing: string, when: string | undefined, body: string[]): TriggerDef {
+    const name = triggerName(this.table.name, kind);
+    const whenSql = when === undefined ? '' : `\nWHEN ${when}`;
+    const sql = `CREATE TRIGGER ${q(name)} ${timing} ON ${q(this.table.name)}${whenSql}\nBEGIN\n${body.map((st) => `  ${st};`).join('\n')}\nEND`;
+    return { name, table: this.table.name, sql };
+  }
+
+  insert(): TriggerDef {
+    const subject = this.subject('NEW');
+    return this.create('insert', 'AFTER INSERT', undefined, [
+      // A row staged by the replace trigger was removed by INSERT OR REPLACE: record that first.
+      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()} AND subject = ${subject}`,
+      this.unstage(subject),
+      this.event(subject, 'created', `json_object('new', ${this.row('NEW')})`),
+    ]);
+  }
+
+  update(): TriggerDef {
+    const sameKey = this.keyColumns.map((c) => `OLD.${q(c)} IS NEW.${q(c)}`).join(' AND ');
+    let when = sameKey;
+    if (this.options.skipNoopUpdates && this.captured.length > 0) {
+      when = `${sameKey} AND ${balanced(this.captured.map((c) => `OLD.${q(c.name)} IS NOT NEW.${q(c.name)}`), 'OR')}`;
+    }
+    return this.create('update', 'AFTER UPDATE', when, [
+      this.event(this.subject('NEW'), 'updated', `json_object('new', ${this.row('NEW')}, 'old', ${this.row('OLD')})`),
+    ]);
+  }
+
+  delete(): TriggerDef {
+    const subject = this.subject('OLD');
+    return this.create('delete', 'AFTER DELETE', undefined, [
+      this.event(subject, 'deleted', `json_object('old', ${this.row('OLD')})`),
+      // With recursive_triggers on, REPLACE fires this trigger: don't record the row twice.
+      this.unstage(subject),
+    ]);
+  }
+
+  /** INSERT OR REPLACE removes a conflicting row without firing DELETE triggers; stage its image. */
+  replace(): TriggerDef {
+    const match = this.keyColumns.map((c) => `${q(OLD_ALIAS)}.${q(c)} = NEW.${q(c)}`).join(' AND ');
+    const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${match}`;
+    return this.create('replace', 'BEFORE INSERT', `EXISTS (SELECT 1 ${from})`, [
+      `INSERT OR REPLACE INTO ${q(REPLACED_TABLE)} (source, subject, data) SELECT ${this.source()}, ${this.subject(OLD_ALIAS)}, json_object('old', ${this.row(OLD_ALIAS)}) ${from}`,
+    ]);
+  }
+
+  /** An UPDATE that changes the key moves the row to a new identity: delete the old, create the new. */
+  rekey(): TriggerDef {
+    const changed = this.keyColumns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
+    const timing = this.keyIsRowid ? 'AFTER UPDATE' : `AFTER UPDATE OF ${this.keyColumns.map(q).join(', ')}`;
+    const oldSubject = this.subject('OLD');
+    return this.create('rekey', timing, changed, [
+      this.event(oldSubject, 'deleted', `json_object('old', ${this.row('OLD')})`),
+      this.event(this.subject('NEW'), 'created', `json_object('new', ${this.row('NEW')})`),
+      this.unstage(oldSubject),
+    ]);
+  }
+
+  private source(): string {
+    return s(this.table.name);
+  }
+
+  private type(op: 'created' | 'updated' | 'deleted'): string {
+    return s(`${this.table.name}.${op}`);
+  }
+
+  private event(subject: string, op: 'created' | 'updated' | 'deleted', data: string): string {
+    return `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) VALUES (${this.source()}, ${subject}, ${this.type(op)}, ${s(SPEC_VERSION)}, ${data}, ${contextExpr})`;
+  }
+
+  private unstage(subject: string): string {
+    return `DELETE FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()} AND subject = ${subject}`;
+  }
+
+  /** The key as text: audite's format, compound keys joined by ':' in key order. */
+  private subject(ref: Ref): string {
+    const parts = this.keyColumns.map((name) => {
+      const ident = `${ref}.${q(name)}`;
+      const column = this.table.columns.find((c) => c.name === name);
+      if (this.keyIsRowid || column === undefined || isRowidAlias(this.table, column)) return ident;
+      const value = this.blobSafe(ident, column);
+      // A NULL in a rowid table's key must not make the app's write fail on our NOT NULL.
+      return column.notNull || this.table.withoutRowid ? value : `ifnull(${value}, '')`;
+    });
+    return parts.join(` || ':' || `);
+  }
+
+  /** json_object over the captured columns, split where a writer's argument limit would bite. */
+  private row(ref: Ref): string {
+    const pairs = this.captured.map((c) => `${s(c.name)}, ${this.blobSafe(`${ref}.${q(c.name)}`, c)}`);
+    if (pairs.length <= MAX_PAIRS_PER_OBJECT) return `json_object(${pairs.join(', ')})`;
+    const chunks: string[] = [];
+    for (let i = 0; i < pairs.length; i += MAX_PAIRS_PER_OBJECT) {
+      // Each chunk is '{...}' ending in a scalar, so trimming one brace per side is exact.
+      chunks.push(`rtrim(ltrim(json_object(${pairs.slice(i, i + MAX_PAIRS_PER_OBJECT).join(', ')}), '{'), '}')`);
+    }
+    return `json('{' || ${chunks.join(` || ',' || `)} || '}')`;
+  }
+
+  /** JSON cannot hold BLOBs; audite writes them as upper-case hex. Skip the check where a type is guaranteed. */
+  private blobSafe(ident: string, column: ColumnInfo): string {
+    if (isRowidAlias(this.table, column)) return ident;
+    if (this.table.strict && column.hidden === 0 && ['INT', 'INTEGER', 'REAL', 'TEXT'].includes(column.type.toUpperCase())) return ident;
+    return `CASE WHEN typeof(${ident}) = 'blob' THEN hex(${ident}) ELSE ${ident} END`;
+  }
+}
+
+const contextExpr = `(SELECT data FROM ${q(CONTEXT_TABLE)} ORDER BY id DESC LIMIT 1)`;
+
+/** Join terms as a balanced tree, so thousands of columns stay within SQLite's expression depth limit. */
+function balanced(terms: string[], op: 'AND' | 'OR'): string {
+  if (terms.length === 1) return terms[0] as string;
+  const mid = Math.ceil(terms.length / 2);
+  return `(${balanced(terms.slice(0, mid), op)} ${op} ${balanced(terms.slice(mid), op)})`;
+}

@@ -1,0 +1,21 @@
+/**
+ * One committed row of the change feed, as a source hands it to the relay.
+ * `data` and `context` stay raw JSON text end to end: parsing them into JS
+ * numbers would corrupt integers beyond 2^53.
+ */
+export interface FeedEvent {
+  /** Feed position; ids grow in commit order and are never reused. */
+  id: number;
+  /** Table name (audite's `source`). */
+  table: string;
+  subject: string;
+  /** `<table>.created|updated|deleted` */
+  type: string;
+  /** Unix seconds. */
+  time: number;
+  specversion: string;
+  /** `{"new":…,"old":…}` as captured, or null. */
+  data: string | null;
+  /** Who/why JSON object as captured, or null. */
+  context: string | null;
+}
