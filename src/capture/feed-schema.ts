@@ -19,9 +19,9 @@ export interface SchemaObject {
   sql: string;
 }
 
-// AUTOINCREMENT is audite's and we keep it: ids are never reused, even after pruning.
-const feedTable = `CREATE TABLE IF NOT EXISTS ${q(FEED_TABLE)} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+// audite's columns, in audite's order. Without AUTOINCREMENT, feed-guard.ts keeps ids unique for ever.
+const feedTable = (autoincrement: boolean): string => `CREATE TABLE IF NOT EXISTS ${q(FEED_TABLE)} (
+  id INTEGER PRIMARY KEY${autoincrement ? ' AUTOINCREMENT' : ''},
   source TEXT NOT NULL,
   subject TEXT NOT NULL,
   type TEXT NOT NULL,
@@ -81,9 +81,9 @@ const settingsTable = `CREATE TABLE IF NOT EXISTS ${q(SETTINGS_TABLE)} (
   value JSON NOT NULL
 )`;
 
-export function feedObjects(options: { historyIndexes: boolean }): SchemaObject[] {
+export function feedObjects(options: { historyIndexes: boolean; autoincrement: boolean }): SchemaObject[] {
   const objects: SchemaObject[] = [
-    { type: 'table', name: FEED_TABLE, sql: feedTable },
+    { type: 'table', name: FEED_TABLE, sql: feedTable(options.autoincrement) },
     { type: 'view', name: FEED_VIEW, sql: feedView },
     { type: 'table', name: CURSOR_TABLE, sql: cursorTable },
     { type: 'table', name: CONTEXT_TABLE, sql: contextTable },

@@ -1,0 +1,31 @@
+import { AuditeError, isBusy } from '../errors.ts';
+import { lockedError } from '../sqlite/open-database.ts';
+import { quoteIdent as q } from '../sqlite/quote.ts';
+import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+
+export interface DisableResult {
+  statements: string[];
+}
+
+/**
+ * Removes our triggers; with dropTables also every audite_ table and the view,
+ * feed history included. One transaction: all or nothing.
+ */
+export function disable(db: SqliteDatabase, options: { dropTables?: boolean; dryRun?: boolean } = {}): DisableResult {
+  if (db.inTransaction) throw new AuditeError('DB_IN_TRANSACTION', 'cannot disable capture inside an open transaction; COMMIT or ROLLBACK first');
+  const rows = db
+    .prepare("SELECT type, name FROM sqlite_schema WHERE (type = 'trigger' AND name LIKE 'audite\\_%' ESCAPE '\\') OR (? AND type IN ('table', 'view') AND name LIKE 'audite\\_%' ESCAPE '\\') ORDER BY type = 'table', name")
+    .all(options.dropTables ? 1 : 0) as { type: string; name: string }[];
+  const statements = rows.map((r) => `DROP ${r.type.toUpperCase()} IF EXISTS ${q(r.name)}`);
+  if (options.dryRun || statements.length === 0) return { statements };
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    for (const sql of statements) db.exec(sql);
+    db.exec('COMMIT');
+  } catch (cause) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    if (isBusy(cause)) throw lockedError(db.name, cause);
+    throw cause;
+  }
+  return { statements };
+}

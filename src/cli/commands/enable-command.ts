@@ -1,0 +1,86 @@
+import type { Command } from 'commander';
+import { enable } from '../../capture/enable.ts';
+import { readTables } from '../../capture/schema-reader.ts';
+import { AuditeError } from '../../errors.ts';
+import { openDatabase } from '../../sqlite/open-database.ts';
+import type { SqliteDatabase } from '../../sqlite/sqlite-database.ts';
+import { print, type CliIo } from '../io.ts';
+import { collect, busyTimeoutOption, parseBusyTimeout } from '../options.ts';
+
+interface EnableFlags {
+  table: string[];
+  excludeTable: string[];
+  excludeColumn: string[];
+  skipNoopUpdates?: boolean;
+  historyIndexes?: boolean;
+  wal: boolean;
+  autoincrement?: boolean;
+  dryRun?: boolean;
+  busyTimeout?: string;
+}
+
+export function registerEnable(program: Command, io: CliIo): void {
+  program
+    .command('enable')
+    .description('install capture triggers (idempotent: re-run after schema changes)')
+    .argument('<db>', 'SQLite database file (must exist)')
+    .option('--table <name>', 'capture only this table (repeatable; default: all tables)', collect, [])
+    .option('--exclude-table <name>', 'do not capture this table (repeatable)', collect, [])
+    .option('--exclude-column <table.column>', 'never record this column (repeatable)', collect, [])
+    .option('--skip-noop-updates', 'record no event for an UPDATE that changed nothing')
+    .option('--no-skip-noop-updates', "record every UPDATE (audite's behaviour, the default)")
+    .option('--history-indexes', 'index the feed by (source, subject) and time for audit queries (slower writes)')
+    .option('--no-history-indexes', 'do not add the history indexes (the default)')
+    .option('--autoincrement', "new feed only: AUTOINCREMENT ids like Python audite (slower writes)")
+    .option('--no-wal', 'leave the journal mode as it is (default: switch to WAL so the relay never blocks writers)')
+    .option('--dry-run', 'print the SQL instead of running it')
+    .addOption(busyTimeoutOption())
+    .action((file: string, flags: EnableFlags) => {
+      const db = openDatabase(file, { busyTimeoutMs: parseBusyTimeout(flags.busyTimeout) });
+      try {
+        const result = enable(db, {
+          ...(flags.table.length > 0 ? { tables: flags.table } : {}),
+          ...(flags.excludeTable.length > 0 ? { excludeTables: flags.excludeTable } : {}),
+          ...(flags.excludeColumn.length > 0 ? { excludeColumns: parseColumnFilters(db, flags.excludeColumn) } : {}),
+          ...(flags.skipNoopUpdates === undefined ? {} : { skipNoopUpdates: flags.skipNoopUpdates }),
+          ...(flags.historyIndexes === undefined ? {} : { historyIndexes: flags.historyIndexes }),
+          ...(flags.autoincrement === undefined ? {} : { autoincrement: flags.autoincrement }),
+          wal: flags.wal,
+          dryRun: flags.dryRun ?? false,
+        });
+        for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
+        if (result.dryRun) {
+          for (const sql of result.statements) print(io.stdout, `${sql};`);
+          if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
+          return;
+        }
+        if (result.upToDate) {
+          print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
+          return;
+        }
+        print(io.stdout, `enabled: capturing ${result.tables.length} table(s): ${result.tables.join(', ')}`);
+        if (result.walEnabled) print(io.stdout, 'journal mode set to WAL (persistent): the relay reads without ever blocking your writers');
+      } finally {
+        db.close();
+      }
+    });
+}
+
+/** `table.column`, where either name may itself contain dots: resolve against the schema. */
+function parseColumnFilters(db: SqliteDatabase, values: string[]): Record<string, string[]> {
+  const tables = readTables(db);
+  const result: Record<string, string[]> = {};
+  for (const value of values) {
+    let match: { table: string; column: string } | undefined;
+    for (let i = value.indexOf('.'); i > 0; i = value.indexOf('.', i + 1)) {
+      const table = tables.find((t) => t.name === value.slice(0, i));
+      const column = value.slice(i + 1);
+      if (table?.columns.some((c) => c.name === column)) match = { table: table.name, column };
+    }
+    if (match === undefined) {
+      throw new AuditeError('UNKNOWN_COLUMN', `--exclude-column ${JSON.stringify(value)} names no column; write it as table.column`);
+    }
+    (result[match.table] ??= []).push(match.column);
+  }
+  return result;
+}
