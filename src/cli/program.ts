@@ -1,10 +1,15 @@
 import { Command, CommanderError } from 'commander';
+import { registerCursor } from './commands/cursor-command.ts';
+import { registerDeadLetter } from './commands/deadletter-command.ts';
+import { registerDemo } from './commands/demo-command.ts';
 import { registerDisable } from './commands/disable-command.ts';
 import { registerEnable } from './commands/enable-command.ts';
 import { registerHistory } from './commands/history-command.ts';
 import { registerRestore } from './commands/restore-command.ts';
+import { registerRun } from './commands/run-command.ts';
 import { registerShow } from './commands/show-command.ts';
 import { registerStatus } from './commands/status-command.ts';
+import { registerTail } from './commands/tail-command.ts';
 import type { CliIo } from './io.ts';
 
 export const VERSION = '0.1.0';
@@ -22,10 +27,19 @@ export function buildProgram(io: CliIo): Command {
   registerEnable(program, io);
   registerDisable(program, io);
   registerStatus(program, io);
+  registerRun(program, io);
+  registerTail(program, io);
+  registerCursor(program, io);
+  registerDeadLetter(program, io);
+  registerDemo(program, io);
   registerHistory(program, io);
   registerShow(program, io);
   registerRestore(program, io);
-  for (const command of program.commands) command.exitOverride();
+  const override = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

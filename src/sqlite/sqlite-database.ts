@@ -14,6 +14,7 @@ export interface SqliteStatement {
   iterate(...params: unknown[]): IterableIterator<unknown>;
   safeIntegers(toggle?: boolean): this;
   raw(toggle?: boolean): this;
+  pluck(toggle?: boolean): this;
 }
 
 export interface SqliteDatabase {

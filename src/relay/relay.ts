@@ -1,0 +1,109 @@
+import type { Config } from '../config/config-schema.ts';
+import { AuditeError } from '../errors.ts';
+import { createEventBuilder } from '../events/cloudevent-builder.ts';
+import { createSink } from '../sinks/create-sink.ts';
+import type { Sink } from '../sinks/sink.ts';
+import type { FeedBackend } from '../source/change-source.ts';
+import { openSqliteBackend } from '../source/sqlite-backend.ts';
+import { runConsumer, type ConsumerOutcome } from './consumer.ts';
+import type { ConsumerObserver } from './consumer-observer.ts';
+import type { Logger } from './logger.ts';
+
+export interface RelayDeps {
+  logger: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+  observer?: ConsumerObserver;
+  /** Where stdout sinks write (the CLI passes process.stdout). */
+  stdout: NodeJS.WritableStream;
+  /** Opens the database side; defaults to SQLite. */
+  openBackend?: (config: Config) => FeedBackend;
+}
+
+export interface ConsumerInfo {
+  name: string;
+  sink: Sink;
+  outcome: ConsumerOutcome | undefined;
+}
+
+export interface Relay {
+  readonly consumers: readonly ConsumerInfo[];
+  readonly backend: FeedBackend;
+  /** Resolves when every consumer has ended (stopped or halted). */
+  readonly done: Promise<ConsumerOutcome[]>;
+  /** Graceful stop: in-flight batches get `shutdown.graceMs` to be acknowledged, then are abandoned. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function consumerNames(config: Config): string[] {
+  const names = config.sinks.map((sink, i) => sink.name ?? (config.sinks.filter((s) => s.type === sink.type).length > 1 ? `${sink.type}-${i}` : sink.type));
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) throw new AuditeError('CONFIG_INVALID', `invalid configuration: two sinks share the consumer name ${JSON.stringify(duplicate)}; give each a distinct name`);
+  return names;
+}
+
+/** Starts one consumer per configured sink over one database. */
+export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay> {
+  const names = consumerNames(config);
+  const backend = (deps.openBackend ?? defaultBackend)(config);
+  const sinks: Sink[] = [];
+  try {
+    for (const [i, sinkConfig] of config.sinks.entries()) {
+      sinks.push(await createSink(sinkConfig, { logger: deps.logger.child({ consumer: names[i] }), env: deps.env, stdout: deps.stdout }));
+    }
+  } catch (error) {
+    await Promise.allSettled(sinks.map((s) => s.close()));
+    await backend.close();
+    throw error;
+  }
+  const stopController = new AbortController();
+  const abortController = new AbortController();
+  const buildEvent = createEventBuilder({ sourceTemplate: config.cloudevents.source });
+  const consumers: ConsumerInfo[] = sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined }));
+  deps.logger.info({ database: config.database, consumers: names }, 'relay started');
+
+  const done = Promise.all(
+    consumers.map(async (info, i) => {
+      const sinkConfig = config.sinks[i];
+      const outcome = await runConsumer(
+        {
+          name: info.name,
+          source: backend.openSource(),
+          sink: info.sink,
+          checkpoints: backend.checkpoints,
+          deadLetters: backend.deadLetters,
+          buildEvent,
+          batchSize: sinkConfig?.batchSize ?? config.source.batchSize,
+          startFrom: config.source.startFrom,
+          policy: sinkConfig?.onPermanentFailure ?? 'halt',
+          logger: deps.logger.child({ consumer: info.name }),
+          ...(deps.observer ? { observer: deps.observer } : {}),
+        },
+        { stop: stopController.signal, abort: abortController.signal },
+      );
+      info.outcome = outcome;
+      return outcome;
+    }),
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      stopController.abort(new Error('relay stopping'));
+      const grace = setTimeout(() => abortController.abort(new Error('shutdown grace period over; abandoning in-flight batches')), config.shutdown.graceMs);
+      try {
+        await done.catch(() => {});
+      } finally {
+        clearTimeout(grace);
+        await Promise.allSettled(sinks.map((s) => s.close()));
+        await backend.close();
+        deps.logger.info({}, 'relay stopped');
+      }
+    })();
+    return stopping;
+  };
+  return { consumers, backend, done, stop };
+}
+
+function defaultBackend(config: Config): FeedBackend {
+  return openSqliteBackend({ file: config.database, pollIntervalMs: config.source.pollIntervalMs, busyTimeoutMs: config.source.busyTimeoutMs });
+}
