@@ -193,11 +193,12 @@ start() {
   fi
 
   # setsid + no inherited stdio: the broker outlives this script and never holds the
-  # caller's pipes open (Node's execFile would otherwise wait for it forever).
+  # caller's pipes open (Node's execFile would otherwise wait for it forever). 9>&-:
+  # it must not inherit the lock fd either, or it would hold the lock until it exits.
   # shellcheck disable=SC2086
   setsid bash -c 'echo $$ >"$1/broker.pid"; shift; exec "$@"' _ "$data" \
     java ${KAFKA_HEAP_OPTS:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true "$logopt" \
-    -cp "$libs/*" kafka.Kafka "$data/server.properties" </dev/null >>"$data/stdout.log" 2>&1 &
+    -cp "$libs/*" kafka.Kafka "$data/server.properties" </dev/null >>"$data/stdout.log" 2>&1 9>&- &
   for _ in $(seq 1 50); do [[ -s "$data/broker.pid" ]] && break; sleep 0.1; done
   printf 'pid=%q\nversion=%q\ndata=%q\n' "$(cat "$data/broker.pid")" "$v" "$data" >"$STATE"
   log "starting Kafka $v on 127.0.0.1:$PORT (data: $data)"

@@ -3,7 +3,7 @@ import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { readStoredSpec, sameSpec, storeSpecSql, type CaptureSpec } from './capture-spec.ts';
 import { guardTriggers } from './feed-guard.ts';
-import { addContextColumn, FEED_TABLE, feedObjects } from './feed-schema.ts';
+import { addContextColumn, addReplacedRidColumn, FEED_TABLE, feedObjects, REPLACED_TABLE } from './feed-schema.ts';
 import { isInternalTable, readTables, type TableInfo } from './schema-reader.ts';
 import { buildTriggers, type TriggerDef } from './trigger-builder.ts';
 
@@ -40,6 +40,10 @@ export function planEnable(db: SqliteDatabase, spec: CaptureSpec, options: { aut
   if (feedRow !== undefined) {
     const hasContext = db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'context'`).get(FEED_TABLE) !== undefined;
     if (!hasContext) statements.push(addContextColumn);
+  }
+  if (byName.has(REPLACED_TABLE)) {
+    const hasRid = db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'rid'`).get(REPLACED_TABLE) !== undefined;
+    if (!hasRid) statements.push(addReplacedRidColumn);
   }
   if (!autoincrement) {
     for (const guard of guardTriggers) if (byName.get(guard.name)?.sql !== guard.sql) statements.push(...replaceTrigger(guard.name, guard.sql, byName));

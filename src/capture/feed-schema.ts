@@ -69,10 +69,12 @@ const contextTable = `CREATE TABLE IF NOT EXISTS ${q(CONTEXT_TABLE)} (
 )`;
 
 // Rows that INSERT OR REPLACE is about to remove, staged by a BEFORE INSERT trigger.
+// rid: the staged row's rowid (rowid tables), to tell a removed row from one still there.
 const replacedTable = `CREATE TABLE IF NOT EXISTS ${q(REPLACED_TABLE)} (
   source TEXT NOT NULL,
   subject TEXT NOT NULL,
   data JSON,
+  rid INTEGER,
   PRIMARY KEY (source, subject)
 ) WITHOUT ROWID`;
 
@@ -98,3 +100,6 @@ export function feedObjects(options: { historyIndexes: boolean; autoincrement: b
 
 /** Statement that adds our context column to a feed created by Python audite. */
 export const addContextColumn = `ALTER TABLE ${q(FEED_TABLE)} ADD COLUMN context JSON`;
+
+/** Statement that brings a stage table made by an earlier audite up to date. */
+export const addReplacedRidColumn = `ALTER TABLE ${q(REPLACED_TABLE)} ADD COLUMN rid INTEGER`;

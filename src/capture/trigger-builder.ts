@@ -26,6 +26,7 @@ export function triggerName(table: string, kind: TriggerKind): string {
 // Writers may run SQLite builds whose functions take at most 127 arguments.
 const MAX_PAIRS_PER_OBJECT = 63;
 const OLD_ALIAS = 'audite_old';
+const STAGED_ALIAS = 'audite_staged';
 
 type Ref = 'NEW' | 'OLD' | typeof OLD_ALIAS;
 
@@ -64,19 +65,28 @@ class Builder {
 
   insert(): TriggerDef {
     const subject = this.subject('NEW');
+    const staged = `${q(REPLACED_TABLE)} AS ${q(STAGED_ALIAS)}`;
+    const rid = this.ridName();
+    // In a rowid table a staged row counts only if it is gone (or NEW took its rowid):
+    // the BEFORE trigger sees NEW.rowid = -1 for an auto-numbered insert and may stage row -1.
+    const gone =
+      rid === undefined
+        ? ''
+        : ` AND (${q(STAGED_ALIAS)}.rid = NEW.${q(rid)} OR NOT EXISTS (SELECT 1 FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${q(OLD_ALIAS)}.${q(rid)} = ${q(STAGED_ALIAS)}.rid))`;
     return this.create('insert', 'AFTER INSERT', undefined, [
-      // A row staged by the replace trigger was removed by INSERT OR REPLACE: record that first.
-      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()} AND subject = ${subject}`,
-      this.unstage(subject),
+      // Rows staged by the replace trigger were removed by INSERT OR REPLACE: record them first.
+      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${staged} WHERE ${q(STAGED_ALIAS)}.source = ${this.source()}${gone} ORDER BY ${q(STAGED_ALIAS)}.rid, ${q(STAGED_ALIAS)}.subject`,
+      this.clearStage(),
       this.event(subject, 'created', `json_object('new', ${this.row('NEW')})`),
     ]);
   }
 
   update(): TriggerDef {
-    const sameKey = this.keyColumns.map((c) => `OLD.${q(c)} IS NEW.${q(c)}`).join(' AND ');
+    // BINARY: under a NOCASE collation 'a' → 'A' is still a change, of the subject or of the data.
+    const sameKey = this.keyColumns.map((c) => `OLD.${q(c)} IS NEW.${q(c)} COLLATE BINARY`).join(' AND ');
     let when = sameKey;
     if (this.options.skipNoopUpdates && this.captured.length > 0) {
-      when = `${sameKey} AND ${balanced(this.captured.map((c) => `OLD.${q(c.name)} IS NOT NEW.${q(c.name)}`), 'OR')}`;
+      when = `${sameKey} AND ${balanced(this.captured.map((c) => `OLD.${q(c.name)} IS NOT NEW.${q(c.name)} COLLATE BINARY`), 'OR')}`;
     }
     return this.create('update', 'AFTER UPDATE', when, [
       this.event(this.subject('NEW'), 'updated', `json_object('new', ${this.row('NEW')}, 'old', ${this.row('OLD')})`),
@@ -92,18 +102,49 @@ class Builder {
     ]);
   }
 
-  /** INSERT OR REPLACE removes a conflicting row without firing DELETE triggers; stage its image. */
+  /**
+   * INSERT OR REPLACE removes the rows NEW conflicts with, on the key or any
+   * UNIQUE index, without firing DELETE triggers: stage their images for the
+   * insert trigger. A trigger cannot know the conflict mode, so an IGNOREd or
+   * UPSERTed insert leaves its stage behind; the next insert into the table
+   * clears it first, and the insert trigger clears what it consumed.
+   */
   replace(): TriggerDef {
-    const match = this.keyColumns.map((c) => `${q(OLD_ALIAS)}.${q(c)} = NEW.${q(c)}`).join(' AND ');
-    const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${match}`;
-    return this.create('replace', 'BEFORE INSERT', `EXISTS (SELECT 1 ${from})`, [
-      `INSERT OR REPLACE INTO ${q(REPLACED_TABLE)} (source, subject, data) SELECT ${this.source()}, ${this.subject(OLD_ALIAS)}, json_object('old', ${this.row(OLD_ALIAS)}) ${from}`,
+    const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${this.conflict()}`;
+    const rid = this.ridName();
+    const ridValue = rid === undefined ? 'NULL' : `${q(OLD_ALIAS)}.${q(rid)}`;
+    const when = `EXISTS (SELECT 1 ${from}) OR EXISTS (SELECT 1 FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()})`;
+    return this.create('replace', 'BEFORE INSERT', when, [
+      this.clearStage(),
+      `INSERT OR REPLACE INTO ${q(REPLACED_TABLE)} (source, subject, data, rid) SELECT ${this.source()}, ${this.subject(OLD_ALIAS)}, json_object('old', ${this.row(OLD_ALIAS)}), ${ridValue} ${from}`,
     ]);
+  }
+
+  /** An existing row (audite_old) that NEW collides with on some unique key, compared as that key's index does. */
+  private conflict(): string {
+    const old = q(OLD_ALIAS);
+    const terms: string[] = [];
+    const rowid = this.table.rowidAlias ?? (this.keyIsRowid ? this.table.rowidName : undefined);
+    if (rowid !== undefined) terms.push(`${old}.${q(rowid)} = NEW.${q(rowid)}`);
+    for (const key of this.table.uniqueKeys) {
+      const match = key.columns.map((c) => `${old}.${q(c.name)} = NEW.${q(c.name)} COLLATE ${q(c.collation)}`).join(' AND ');
+      terms.push(key.columns.length > 1 ? `(${match})` : match);
+    }
+    return terms.length === 0 ? '0' : terms.join(' OR ');
+  }
+
+  /** The name that reaches the rowid, for rowid tables. */
+  private ridName(): string | undefined {
+    return this.table.withoutRowid ? undefined : (this.table.rowidAlias ?? this.table.rowidName);
+  }
+
+  private clearStage(): string {
+    return `DELETE FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()}`;
   }
 
   /** An UPDATE that changes the key moves the row to a new identity: delete the old, create the new. */
   rekey(): TriggerDef {
-    const changed = this.keyColumns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
+    const changed = this.keyColumns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)} COLLATE BINARY`).join(' OR ');
     const timing = this.keyIsRowid ? 'AFTER UPDATE' : `AFTER UPDATE OF ${this.keyColumns.map(q).join(', ')}`;
     const oldSubject = this.subject('OLD');
     return this.create('rekey', timing, changed, [

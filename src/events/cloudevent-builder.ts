@@ -18,7 +18,10 @@ import type { OutboundEvent } from './outbound-event.ts';
  */
 
 export interface EventBuilderOptions {
-  /** e.g. `sqlite://billing/{table}`; every `{table}` becomes the percent-encoded table name. Default: the (encoded) table name. */
+  /**
+   * e.g. `sqlite://billing/{table}`: every `{table}` becomes the percent-encoded
+   * table name. Default: the table name alone (percent-encoded where needed).
+   */
   sourceTemplate?: string;
 }
 

@@ -28,6 +28,23 @@ export const DEFAULT_BACKOFF: Readonly<BackoffPolicy> = Object.freeze({
   maxRetries: Number.POSITIVE_INFINITY,
 });
 
+/** Defaults for what is missing (undefined counts as missing); rejects values p-retry would refuse mid-delivery. */
+export function resolveBackoffPolicy(partial: Partial<BackoffPolicy> = {}): BackoffPolicy {
+  const policy: BackoffPolicy = {
+    minDelayMs: partial.minDelayMs ?? DEFAULT_BACKOFF.minDelayMs,
+    maxDelayMs: partial.maxDelayMs ?? DEFAULT_BACKOFF.maxDelayMs,
+    maxRetries: partial.maxRetries ?? DEFAULT_BACKOFF.maxRetries,
+  };
+  const { minDelayMs, maxDelayMs, maxRetries } = policy;
+  if (!(Number.isFinite(minDelayMs) && minDelayMs >= 0 && maxDelayMs >= minDelayMs)) {
+    throw new AuditeError('CONFIG_INVALID', 'retry delays must satisfy 0 <= minDelayMs <= maxDelayMs');
+  }
+  if (!(maxRetries >= 0 && (Number.isInteger(maxRetries) || maxRetries === Number.POSITIVE_INFINITY))) {
+    throw new AuditeError('CONFIG_INVALID', 'retry maxRetries must be a non-negative integer or Infinity');
+  }
+  return policy;
+}
+
 /**
  * A failure worth retrying (network error, timeout, 408/429/5xx). When the
  * retry budget runs out, publish rejects with it: code SINK_UNAVAILABLE.

@@ -2,8 +2,8 @@ import { AuditeError } from '../errors.ts';
 import { batch, binary, structured, type HttpMessage } from '../events/http-binding.ts';
 import type { OutboundEvent } from '../events/outbound-event.ts';
 import {
-  DEFAULT_BACKOFF,
   parseRetryAfter,
+  resolveBackoffPolicy,
   retryWithBackoff,
   RetryableDeliveryError,
   type BackoffPolicy,
@@ -61,6 +61,8 @@ export const MAX_RESPONSE_BODY_BYTES = 2048;
 // Bodies are drained (so the connection can be reused) up to this much, then cut off.
 const MAX_DRAIN_BYTES = 64 * 1024;
 const DEFAULT_TIMEOUT_MS = 10_000;
+// setTimeout fires at once for anything longer.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const silent: SinkLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -69,7 +71,10 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
   const method = options.method ?? 'POST';
   const mode = options.mode ?? 'binary';
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const policy: BackoffPolicy = { ...DEFAULT_BACKOFF, ...definedOnly(options.retry ?? {}) };
+  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
+    throw new AuditeError('CONFIG_INVALID', 'HTTP sink timeoutMs must be a positive number of milliseconds');
+  }
+  const policy: BackoffPolicy = resolveBackoffPolicy(options.retry);
   const baseHeaders = requestHeaders(options.headers ?? {}, target.authorization);
   const signer = options.signing === undefined ? undefined : createWebhookSigner(options.signing.secret);
   const log = deps.logger ?? silent;
@@ -87,7 +92,12 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
     health = { ready: true };
   }
 
-  async function attempt(message: HttpMessage, webhookId: string, position: number | undefined, signal: AbortSignal) {
+  async function attempt(
+    message: HttpMessage,
+    webhookId: string,
+    position: number | undefined,
+    signal: AbortSignal,
+  ): Promise<void> {
     const headers = { ...baseHeaders, ...message.headers };
     if (signer !== undefined) Object.assign(headers, signer.headers(webhookId, Math.floor(now() / 1000), message.body));
 
@@ -98,7 +108,13 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
     let retryAfter: string | null;
     let responseBody: string;
     try {
-      const response = await doFetch(target.url, { method, headers, body: message.body, redirect: 'manual', signal: requestSignal });
+      const response = await doFetch(target.url, {
+        method,
+        headers,
+        body: message.body,
+        redirect: 'manual',
+        signal: requestSignal,
+      });
       status = response.status;
       retryAfter = response.headers.get('retry-after');
       responseBody = await readPrefix(response, status >= 200 && status < 300 ? 0 : MAX_RESPONSE_BODY_BYTES);
@@ -127,19 +143,18 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
       });
     }
     // The body goes to the error (for dead-lettering), never to the log.
-    log.error({ sink: 'http', target: target.display, status, position }, 'HTTP destination refused delivery permanently');
+    log.error({ sink: 'http', target: target.display, status, position }, 'HTTP destination refused delivery');
     throw new PermanentDeliveryError(reason, { position, status, responseBody });
   }
 
   function onFailedAttempt({ error, attempt: n, willRetry, delayMs }: FailedAttempt): void {
     if (!(error instanceof RetryableDeliveryError)) return;
-    log.warn(
-      { sink: 'http', target: target.display, attempt: n, status: error.status, reason: error.message, retryInMs: willRetry ? delayMs : undefined },
-      willRetry ? 'HTTP delivery failed, retrying' : 'HTTP delivery failed, giving up',
-    );
+    const fields = { sink: 'http', target: target.display, attempt: n, status: error.status, reason: error.message };
+    if (willRetry) log.warn({ ...fields, retryInMs: delayMs }, 'HTTP delivery failed, retrying');
+    else log.warn(fields, 'HTTP delivery failed, giving up');
   }
 
-  function deliver(message: HttpMessage, webhookId: string, position: number | undefined, signal: AbortSignal): Promise<void> {
+  function deliver(message: HttpMessage, webhookId: string, position: number | undefined, signal: AbortSignal) {
     return retryWithBackoff(() => attempt(message, webhookId, position, signal), policy, signal, onFailedAttempt);
   }
 
@@ -205,7 +220,10 @@ function parseTarget(raw: string): Target {
   return { url: url.href, display, authorization };
 }
 
-function requestHeaders(extra: Readonly<Record<string, string>>, authorization: string | undefined): Record<string, string> {
+function requestHeaders(
+  extra: Readonly<Record<string, string>>,
+  authorization: string | undefined,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   if (authorization !== undefined) headers.authorization = authorization;
   for (const [name, value] of Object.entries(extra)) {
@@ -218,10 +236,6 @@ function requestHeaders(extra: Readonly<Record<string, string>>, authorization: 
     headers[name.toLowerCase()] = value;
   }
   return headers;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Reads up to `keep` bytes of the body as text and drains the rest (bounded), so keep-alive can reuse the socket. */

@@ -154,6 +154,16 @@ describe('HTTP sink: permanent failures and abort', () => {
     expect(logger.lines.join('\n')).not.toContain('xxxx');
   });
 
+  test('a redirect is not followed and is permanent', async () => {
+    const receiver = await startReceiver();
+    receiver.enqueue({ status: 302, headers: { location: '/elsewhere' } });
+    const error = await sink(receiver)
+      .publish(events(1), never())
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SINK_PERMANENT', status: 302, position: 1 });
+    expect(receiver.requests.map((r) => r.url)).toEqual(['/hook']);
+  });
+
   test('batch mode: a refused batch has no position', async () => {
     const receiver = await startReceiver();
     receiver.enqueue('badRequest');

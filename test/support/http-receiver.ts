@@ -61,8 +61,10 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all([...open].map((receiver) => receiver.close()));
   // A server or timer left behind (a retry sleep, a request timeout) fails the test.
-  // server.close() calls back before libuv has released the handle: give it one turn of the loop.
-  await new Promise((resolve) => setImmediate(resolve));
+  // server.close() may call back before libuv has released the listening handle: allow it a moment.
+  for (let i = 0; i < 20 && activeResources().servers > baseline.servers; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   const now = activeResources();
   expect(now.servers, 'servers still listening after the test').toBeLessThanOrEqual(baseline.servers);
   expect(now.timers, 'timers still pending after the test').toBeLessThanOrEqual(baseline.timers);

@@ -1,0 +1,135 @@
+// Conflict resolution: REPLACE, IGNORE, UPSERT, cascades and key changes.
+import { describe, expect, test } from 'vitest';
+import { createDb, enableFile, events, feed, sqliteShell, types, withDb, type Db } from './support.ts';
+
+const SCHEMA = 'CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INT); CREATE TABLE tag (name TEXT PRIMARY KEY, color TEXT);';
+
+function setup(ddl = SCHEMA): string {
+  const file = createDb(ddl);
+  enableFile(file);
+  return file;
+}
+
+function staged(file: string): number {
+  return (withDb(file, (db) => db.prepare('SELECT count(*) AS n FROM audite_replaced').get()) as { n: number }).n;
+}
+
+describe('INSERT OR REPLACE', () => {
+  for (const recursive of [false, true]) {
+    test(`PK conflict → deleted(old image) then created, in id order (recursive_triggers=${recursive ? 'ON' : 'OFF'})`, () => {
+      const file = setup();
+      withDb(file, (db: Db) => {
+        db.pragma(`recursive_triggers = ${recursive ? 'ON' : 'OFF'}`);
+        db.exec("INSERT INTO item VALUES (1, 'old', 1); INSERT OR REPLACE INTO item VALUES (1, 'new', 2);");
+        db.exec("INSERT INTO tag VALUES ('red', 'r'); REPLACE INTO tag VALUES ('red', 'R');");
+      });
+      expect(events(file)).toEqual([
+        { type: 'item.created', subject: '1', data: { new: { id: 1, name: 'old', qty: 1 } } },
+        { type: 'item.deleted', subject: '1', data: { old: { id: 1, name: 'old', qty: 1 } } },
+        { type: 'item.created', subject: '1', data: { new: { id: 1, name: 'new', qty: 2 } } },
+        { type: 'tag.created', subject: 'red', data: { new: { name: 'red', color: 'r' } } },
+        { type: 'tag.deleted', subject: 'red', data: { old: { name: 'red', color: 'r' } } },
+        { type: 'tag.created', subject: 'red', data: { new: { name: 'red', color: 'R' } } },
+      ]);
+      const ids = feed(file).map((r) => r.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(staged(file)).toBe(0);
+    });
+  }
+
+  test('the sqlite3 shell (3.40) with recursive_triggers ON records exactly one deleted and one created', () => {
+    const file = setup();
+    sqliteShell(file, "PRAGMA recursive_triggers = ON; INSERT INTO item VALUES (1, 'a', 1); INSERT OR REPLACE INTO item VALUES (1, 'b', 1);");
+    expect(types(file)).toEqual(['item.created 1', 'item.deleted 1', 'item.created 1']);
+  });
+
+  test('a multi-row REPLACE records each replaced row once', () => {
+    const file = setup();
+    withDb(file, (db) => db.exec("INSERT INTO item VALUES (1, 'a', 1), (2, 'b', 2); INSERT OR REPLACE INTO item VALUES (1, 'A', 1), (3, 'C', 3), (2, 'B', 2);"));
+    expect(types(file)).toEqual(['item.created 1', 'item.created 2', 'item.deleted 1', 'item.created 1', 'item.created 3', 'item.deleted 2', 'item.created 2']);
+  });
+
+  test('REPLACE that removes a row through a UNIQUE constraint other than the key records its deletion', () => {
+    const file = setup('CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT);');
+    withDb(file, (db) => db.exec("INSERT INTO user VALUES (1, 'a@x', 'ann'); INSERT OR REPLACE INTO user VALUES (2, 'a@x', 'bob');"));
+    expect(types(file)).toEqual(['user.created 1', 'user.deleted 1', 'user.created 2']);
+    expect(events(file)[1]?.data).toEqual({ old: { id: 1, email: 'a@x', name: 'ann' } });
+  });
+
+  test('REPLACE on a NOCASE key whose case differs still records the removed row', () => {
+    const file = setup('CREATE TABLE ci (name TEXT PRIMARY KEY COLLATE NOCASE, v);');
+    withDb(file, (db) => db.exec("INSERT INTO ci VALUES ('Alice', 1); INSERT OR REPLACE INTO ci VALUES ('ALICE', 2);"));
+    expect(types(file)).toEqual(['ci.created Alice', 'ci.deleted Alice', 'ci.created ALICE']);
+  });
+
+  test('an auto-numbered insert next to a row with id -1 records no bogus deletion', () => {
+    const file = setup();
+    withDb(file, (db) => db.exec("INSERT INTO item VALUES (-1, 'minus', 0); INSERT INTO item (name) VALUES ('auto'); INSERT INTO item (name) VALUES ('auto2');"));
+    expect(types(file)).toEqual(['item.created -1', 'item.created 0', 'item.created 1']);
+    expect(staged(file)).toBe(0);
+  });
+});
+
+describe('INSERT OR IGNORE and UPSERT', () => {
+  test('a conflicting INSERT OR IGNORE records nothing; a later delete + insert of that key has no bogus event', () => {
+    const file = setup();
+    withDb(file, (db) => {
+      db.exec("INSERT INTO tag VALUES ('red', 'r')");
+      db.exec("INSERT OR IGNORE INTO tag VALUES ('red', 'ignored')");
+      db.exec("INSERT INTO tag VALUES ('blue', 'b')");
+      db.exec("DELETE FROM tag WHERE name = 'red'");
+      db.exec("INSERT INTO tag VALUES ('red', 'again')");
+    });
+    expect(types(file)).toEqual(['tag.created red', 'tag.created blue', 'tag.deleted red', 'tag.created red']);
+    expect(events(file)[2]?.data).toEqual({ old: { name: 'red', color: 'r' } });
+  });
+
+  test('UPSERT ON CONFLICT DO UPDATE records exactly one updated, and leaves nothing staged behind', () => {
+    const file = setup();
+    withDb(file, (db) => {
+      db.exec("INSERT INTO tag VALUES ('red', 'r')");
+      for (let i = 0; i < 3; i += 1) db.exec(`INSERT INTO tag VALUES ('red', 'x${i}') ON CONFLICT (name) DO UPDATE SET color = excluded.color`);
+      db.exec("INSERT INTO tag VALUES ('new', 'n') ON CONFLICT (name) DO UPDATE SET color = excluded.color");
+      db.exec("INSERT INTO tag VALUES ('red', 'zzz') ON CONFLICT DO NOTHING");
+    });
+    sqliteShell(file, "INSERT INTO tag VALUES ('red', 'shell') ON CONFLICT (name) DO UPDATE SET color = excluded.color;");
+    expect(types(file)).toEqual(['tag.created red', 'tag.updated red', 'tag.updated red', 'tag.updated red', 'tag.created new', 'tag.updated red']);
+    expect(events(file)[1]?.data).toEqual({ new: { name: 'red', color: 'x0' }, old: { name: 'red', color: 'r' } });
+    withDb(file, (db) => db.exec("INSERT INTO tag VALUES ('other', 'o')"));
+    expect(types(file).at(-1)).toBe('tag.created other');
+    expect(staged(file)).toBe(0);
+  });
+});
+
+describe('cascades and key changes', () => {
+  test('ON DELETE CASCADE child deletions are recorded (writer with foreign_keys ON)', () => {
+    const file = setup(`
+      CREATE TABLE parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INT REFERENCES parent (id) ON DELETE CASCADE);`);
+    sqliteShell(file, 'PRAGMA foreign_keys = ON; INSERT INTO parent VALUES (1); INSERT INTO child VALUES (10, 1), (11, 1); DELETE FROM parent WHERE id = 1;');
+    const rows = types(file);
+    expect(rows.slice(0, 3)).toEqual(['parent.created 1', 'child.created 10', 'child.created 11']);
+    expect(rows.slice(3).sort()).toEqual(['child.deleted 10', 'child.deleted 11', 'parent.deleted 1']);
+  });
+
+  test('an UPDATE that changes the key → deleted(old subject) + created(new subject)', () => {
+    const file = setup('CREATE TABLE c (a TEXT, b INT, v, PRIMARY KEY (a, b)); CREATE TABLE r (v); CREATE TABLE i (id INTEGER PRIMARY KEY, v);');
+    withDb(file, (db) => {
+      db.exec("INSERT INTO c VALUES ('x', 1, 'v'); UPDATE c SET b = 2 WHERE a = 'x'; UPDATE c SET v = 'w';");
+      db.exec("INSERT INTO r VALUES ('row'); UPDATE r SET rowid = 7;");
+      db.exec("INSERT INTO i VALUES (1, 'a'); UPDATE i SET id = 5, v = 'b';");
+    });
+    expect(events(file)).toEqual([
+      { type: 'c.created', subject: 'x:1', data: { new: { a: 'x', b: 1, v: 'v' } } },
+      { type: 'c.deleted', subject: 'x:1', data: { old: { a: 'x', b: 1, v: 'v' } } },
+      { type: 'c.created', subject: 'x:2', data: { new: { a: 'x', b: 2, v: 'v' } } },
+      { type: 'c.updated', subject: 'x:2', data: { new: { a: 'x', b: 2, v: 'w' }, old: { a: 'x', b: 2, v: 'v' } } },
+      { type: 'r.created', subject: '1', data: { new: { v: 'row' } } },
+      { type: 'r.deleted', subject: '1', data: { old: { v: 'row' } } },
+      { type: 'r.created', subject: '7', data: { new: { v: 'row' } } },
+      { type: 'i.created', subject: '1', data: { new: { id: 1, v: 'a' } } },
+      { type: 'i.deleted', subject: '1', data: { old: { id: 1, v: 'a' } } },
+      { type: 'i.created', subject: '5', data: { new: { id: 5, v: 'b' } } },
+    ]);
+  });
+});

@@ -1,0 +1,18 @@
+import Database from 'better-sqlite3';
+import { enable } from '../../src/capture/enable.ts';
+import { withContext } from '../../src/capture/context.ts';
+import { ensureAuditIndexes } from '../../src/history/index.ts';
+import type { SqliteDatabase } from '../../src/sqlite/sqlite-database.ts';
+const file = process.argv[2]!;
+const raw = new Database(file);
+raw.exec('create table users(id integer primary key, name text not null, email text unique, big integer, pic blob, score real)');
+raw.exec('create table items(a text, b int, note text, primary key (a, b))');
+raw.exec('create table logs(msg text)');
+const db = raw as unknown as SqliteDatabase;
+enable(db, { historyIndexes: true, excludeColumns: { users: ['score'] } });
+ensureAuditIndexes(db);
+withContext(db, { actor: 'alice', reason: 'signup', requestId: 'r1' }, () => { raw.prepare("insert into users values (1,'Al','al@x', 9007199254740993, x'CAFE', 1.5)").run(); });
+withContext(db, { actor: 'bob', reason: 'typo', impersonatedBy: 'carol', extra: { ticket: 7 } }, () => { raw.prepare("update users set name='Alice', big = big + 2 where id=1").run(); });
+raw.prepare("insert into items values ('x', 1, 'hi')").run();
+raw.prepare("insert into logs values ('hello')").run();
+withContext(db, { actor: 'alice', reason: 'cleanup' }, () => { raw.prepare("delete from users where id=1").run(); });
