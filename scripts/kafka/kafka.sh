@@ -192,6 +192,7 @@ start() {
     echo "$v" >"$data/kafka-version"
   fi
 
+  rm -f "$data/broker.pid" # a stale one would be mistaken for the new broker's
   # setsid + no inherited stdio: the broker outlives this script and never holds the
   # caller's pipes open (Node's execFile would otherwise wait for it forever). 9>&-:
   # it must not inherit the lock fd either, or it would hold the lock until it exits.
@@ -200,6 +201,7 @@ start() {
     java ${KAFKA_HEAP_OPTS:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true "$logopt" \
     -cp "$libs/*" kafka.Kafka "$data/server.properties" </dev/null >>"$data/stdout.log" 2>&1 9>&- &
   for _ in $(seq 1 50); do [[ -s "$data/broker.pid" ]] && break; sleep 0.1; done
+  [[ -s "$data/broker.pid" ]] || fail_start "the broker process did not start" "$data"
   printf 'pid=%q\nversion=%q\ndata=%q\n' "$(cat "$data/broker.pid")" "$v" "$data" >"$STATE"
   log "starting Kafka $v on 127.0.0.1:$PORT (data: $data)"
 
@@ -228,8 +230,12 @@ console_consumer() {
   # uncompressed, so grep finds the class without unpacking the jar.
   grep -aq 'org/apache/kafka/tools/consumer/ConsoleConsumer.class' "$(libs_of "$v")"/kafka-tools-*.jar ||
     cls=kafka.tools.ConsoleConsumer
+  # 4.2 renamed --property to --formatter-property and warns about the old name on
+  # stdout, which would pollute the records we print.
+  local prop=--property
+  [[ "$(printf '%s\n' 4.2.0 "$v" | sort -V | head -n 1)" == 4.2.0 ]] && prop=--formatter-property
   run_tool "$cls" --bootstrap-server "127.0.0.1:$PORT" --topic "$topic" --from-beginning \
-    --property print.headers=true --property print.key=true "$@"
+    "$prop" print.headers=true "$prop" print.key=true "$@"
 }
 
 cmd="${1:-}"; shift || true

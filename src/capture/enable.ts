@@ -37,9 +37,14 @@ export function enable(db: SqliteDatabase, options: EnableOptions = {}): EnableR
   const planOptions = autoincrement === undefined ? {} : { autoincrement };
   const wantWal = wal && currentJournalMode(db) !== 'wal';
   let plan = planEnable(db, spec, planOptions);
-  if (dryRun || plan.statements.length === 0) {
+  if (dryRun) {
     const statements = wantWal ? [...plan.statements, 'PRAGMA journal_mode = WAL'] : plan.statements;
     return { ...plan, statements, spec, upToDate: statements.length === 0, walEnabled: false, dryRun };
+  }
+  if (plan.statements.length === 0) {
+    // Triggers are current, but an earlier --no-wal run may have left the journal mode to switch.
+    const walEnabled = wantWal && setWal(db);
+    return { ...plan, spec, upToDate: !walEnabled, walEnabled, dryRun };
   }
 
   try {

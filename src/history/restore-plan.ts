@@ -5,6 +5,7 @@ import { triggerName } from '../capture/trigger-builder.ts';
 import { AuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import type { AuditEvent } from './audit-event.ts';
 import { readFeedShape } from './feed-access.ts';
 import { type RowImage, type SqlValue } from './feed-json.ts';
 import { describeAsOf, rowAsOf, type AsOf } from './point-in-time.ts';
@@ -59,7 +60,7 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
   const version = rowAsOf(db, table.name, options.key, options.to, { integers: 'bigint' });
   const subject = `${table.name} ${JSON.stringify(options.key)}`;
   if (!version.exists) {
-    const hint = version.why === 'deleted' ? `event ${version.event.id} deleted it; restore to a point before that event` : `event ${version.event.id} created it later`;
+    const hint = version.why === 'deleted' ? `event ${version.event.id} deleted it; ${beforeDelete(db, version.event)}` : `event ${version.event.id} created it later`;
     throw new AuditeError('NOT_FOUND', `${subject} did not exist as of ${describeAsOf(options.to)} (${hint})`);
   }
   const eventId = version.event.id;
@@ -122,6 +123,12 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
   };
   const statement = parts === null ? null : bindSql(parts);
   return { table: table.name, key: options.key, action, restoredEventId: eventId, row: restored, current, changes, statement, context, script: script(statement, context), notes };
+}
+
+/** Where to point --to to undelete: the record's previous event, or (for a row older than capture) a second before the delete. */
+function beforeDelete(db: SqliteDatabase, deleted: AuditEvent): string {
+  const previous = db.prepare(`SELECT max(id) AS id FROM ${q(FEED_TABLE)} WHERE source = ? AND subject = ? AND id < ?`).get(deleted.table, deleted.key, deleted.id) as { id: number | null };
+  return previous.id !== null ? `to undelete it, restore to event ${previous.id} (--to ${previous.id})` : `to undelete it, restore to a time before it (--to @${deleted.time - 1})`;
 }
 
 interface ColumnRow {

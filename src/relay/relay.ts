@@ -59,6 +59,8 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   const abortController = new AbortController();
   const buildEvent = createEventBuilder({ sourceTemplate: config.cloudevents.source });
   const consumers: ConsumerInfo[] = sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined }));
+  // Per consumer, so a stop can abandon at once the batches whose sink is failing anyway.
+  const abandon = consumers.map(() => new AbortController());
   deps.logger.info({ database: config.database, consumers: names }, 'relay started');
 
   const done = Promise.all(
@@ -78,7 +80,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
           logger: deps.logger.child({ consumer: info.name }),
           ...(deps.observer ? { observer: deps.observer } : {}),
         },
-        { stop: stopController.signal, abort: abortController.signal },
+        { stop: stopController.signal, abort: AbortSignal.any([abortController.signal, (abandon[i] as AbortController).signal]) },
       );
       info.outcome = outcome;
       return outcome;
@@ -89,6 +91,10 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       stopController.abort(new Error('relay stopping'));
+      // A sink in retry backoff has nothing in flight worth waiting for: its batch is redelivered next start.
+      consumers.forEach((c, i) => {
+        if (!c.sink.health().ready) abandon[i]?.abort(new Error('relay stopping; sink is failing, batch abandoned'));
+      });
       const grace = setTimeout(() => abortController.abort(new Error('shutdown grace period over; abandoning in-flight batches')), config.shutdown.graceMs);
       try {
         await done.catch(() => {});

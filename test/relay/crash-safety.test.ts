@@ -66,7 +66,11 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
   // 2. First deliveries come in feed order, hence each subject's events in order.
   const firsts: number[] = [];
   const counted = new Set<number>();
-  for (const id of arrivals) if (!counted.has(id)) (counted.add(id), firsts.push(id));
+  for (const id of arrivals) {
+    if (counted.has(id)) continue;
+    counted.add(id);
+    firsts.push(id);
+  }
   expect(firsts).toEqual(feed.map((e) => e.id));
 
   // 3. A redelivery only happens in the first request of a run, and only of ids the previous run sent last.

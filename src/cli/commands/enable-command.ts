@@ -58,7 +58,8 @@ export function registerEnable(program: Command, io: CliIo): void {
           print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
           return;
         }
-        print(io.stdout, `enabled: capturing ${result.tables.length} table(s): ${result.tables.join(', ')}`);
+        if (result.statements.length === 0) print(io.stdout, `triggers up to date: capturing ${result.tables.length} table(s)`);
+        else print(io.stdout, `enabled: capturing ${result.tables.length} table(s): ${result.tables.join(', ')}`);
         if (result.walEnabled) print(io.stdout, 'journal mode set to WAL (persistent): the relay reads without ever blocking your writers');
       } finally {
         db.close();
