@@ -12,7 +12,7 @@
 #
 # Environment: AUDITE_KAFKA_VERSION (default below), AUDITE_KAFKA_PORT (19092),
 # AUDITE_KAFKA_CONTROLLER_PORT (19093), AUDITE_KAFKA_DIR (data dir; default is per
-# version under the cache), AUDITE_CACHE_DIR, KAFKA_HEAP_OPTS (-Xmx512m).
+# version and port under the cache), AUDITE_CACHE_DIR, KAFKA_HEAP_OPTS (-Xmx512m).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,6 +23,7 @@ ROOT="${AUDITE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/audite}/kafka"
 # Remembers which broker this script started on $PORT (pid, version, data dir), so
 # that stop/topics/... find it without being told the version again.
 STATE="$ROOT/broker-$PORT.state"
+pid="" version="" data="" # filled from $STATE by ours_running
 READY_TIMEOUT=90
 
 die() { echo "kafka.sh: $*" >&2; exit 1; }
@@ -41,7 +42,7 @@ ours_running() {
   [[ -f "$STATE" ]] || return 1
   # shellcheck disable=SC1090
   source "$STATE"
-  [[ -n "${pid:-}" && -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q 'kafka\.Kafka '
+  [[ -n "${pid:-}" && -r "/proc/$pid/cmdline" ]] && [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" == *"kafka.Kafka "* ]]
 }
 
 # Version for tool commands: the running broker's, else the requested default.
@@ -57,7 +58,8 @@ fetch() {
   local tmp="$dir.tmp.$$" out; out="$(mktemp)"
   rm -rf "$tmp"
   # -q keeps Maven silent; its full output is kept only to explain a failure.
-  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" "-Pkafka$(major "$v")" \
+  local profile=kafka4; (($(major "$v") < 4)) && profile=kafka3 # logging deps, see pom.xml
+  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" "-P$profile" \
     "-Dkafka.version=$v" dependency:copy-dependencies "-DoutputDirectory=$tmp" >"$out" 2>&1; then
     rm -rf "$tmp"; sed 's/\x1b\[[0-9;]*m//g' "$out" >"$ROOT/fetch-$v.log"; rm -f "$out"
     die "mvn could not fetch Kafka $v: $(grep -m1 '^\[ERROR\]' "$ROOT/fetch-$v.log" | cut -c9-400) (full log: $ROOT/fetch-$v.log)"
@@ -147,9 +149,10 @@ stop_broker() {
 }
 
 fail_start() {
-  log "$1; last lines of $2/server.log:"
-  tail -n 40 "$2/server.log" >&2 2>/dev/null || true
-  tail -n 20 "$2/stdout.log" >&2 2>/dev/null || true
+  log "$1"
+  for f in server.log stdout.log; do
+    [[ -s "$2/$f" ]] && { log "--- last lines of $2/$f:"; tail -n 30 "$2/$f" >&2; }
+  done
   stop_broker
   exit 1
 }
@@ -167,7 +170,8 @@ start() {
   port_open "$CPORT" && die "controller port $CPORT is in use by a process this script did not start"
   fetch "$v"
 
-  local data="${AUDITE_KAFKA_DIR:-$ROOT/$v/data}" libs; libs="$(libs_of "$v")"
+  # Per version and port, so a second broker (other AUDITE_KAFKA_PORT) gets its own data.
+  local data="${AUDITE_KAFKA_DIR:-$ROOT/$v/data-$PORT}" libs; libs="$(libs_of "$v")"
   ((fresh)) && rm -rf "$data"
   mkdir -p "$data"
   # The same data dir must not silently be upgraded/downgraded by another version.
@@ -176,8 +180,8 @@ start() {
   fi
   server_properties "$data" "$v" >"$data/server.properties"
   write_log_config "$v" "$data/server.log" INFO "$data/log4j.properties"
-  # Fresh log per run, so the readiness grep below cannot match a previous run's line.
-  [[ -f "$data/server.log" ]] && mv -f "$data/server.log" "$data/server.log.prev"
+  # Fresh logs per run, so the readiness grep below cannot match a previous run's line.
+  for f in server.log stdout.log; do [[ -f "$data/$f" ]] && mv -f "$data/$f" "$data/$f.prev"; done
   local logopt; logopt="$(log_opt "$v" "$data/log4j.properties")"
 
   # Format only once: a stop/start cycle (fault tests) must keep topics and offsets.
@@ -196,7 +200,7 @@ start() {
   # setsid + no inherited stdio: the broker outlives this script and never holds the
   # caller's pipes open (Node's execFile would otherwise wait for it forever). 9>&-:
   # it must not inherit the lock fd either, or it would hold the lock until it exits.
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086,SC2016 # word-split heap opts; $$ is for the inner bash
   setsid bash -c 'echo $$ >"$1/broker.pid"; shift; exec "$@"' _ "$data" \
     java ${KAFKA_HEAP_OPTS:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true "$logopt" \
     -cp "$libs/*" kafka.Kafka "$data/server.properties" </dev/null >>"$data/stdout.log" 2>&1 9>&- &

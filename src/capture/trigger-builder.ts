@@ -75,7 +75,7 @@ class Builder {
         : ` AND (${q(STAGED_ALIAS)}.rid = NEW.${q(rid)} OR NOT EXISTS (SELECT 1 FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${q(OLD_ALIAS)}.${q(rid)} = ${q(STAGED_ALIAS)}.rid))`;
     return this.create('insert', 'AFTER INSERT', undefined, [
       // Rows staged by the replace trigger were removed by INSERT OR REPLACE: record them first.
-      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${staged} WHERE ${q(STAGED_ALIAS)}.source = ${this.source()}${gone} ORDER BY ${q(STAGED_ALIAS)}.rid, ${q(STAGED_ALIAS)}.subject`,
+      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${staged} WHERE ${q(STAGED_ALIAS)}.source = ${this.source()}${gone} ORDER BY ${q(STAGED_ALIAS)}.subject`,
       this.clearStage(),
       this.event(subject, 'created', `json_object('new', ${this.row('NEW')})`),
     ]);
@@ -106,14 +106,17 @@ class Builder {
    * INSERT OR REPLACE removes the rows NEW conflicts with, on the key or any
    * UNIQUE index, without firing DELETE triggers: stage their images for the
    * insert trigger. A trigger cannot know the conflict mode, so an IGNOREd or
-   * UPSERTed insert leaves its stage behind; the next insert into the table
-   * clears it first, and the insert trigger clears what it consumed.
+   * UPSERTed insert leaves its stage behind: the insert trigger records only
+   * staged rows that are gone (rowid tables) or the next insert clears the
+   * stage first (WITHOUT ROWID), and the insert trigger clears what it saw.
    */
   replace(): TriggerDef {
     const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${this.conflict()}`;
     const rid = this.ridName();
     const ridValue = rid === undefined ? 'NULL' : `${q(OLD_ALIAS)}.${q(rid)}`;
-    const when = `EXISTS (SELECT 1 ${from}) OR EXISTS (SELECT 1 FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()})`;
+    // A rowid table's insert trigger skips leftovers by rowid; elsewhere the next insert must clear them.
+    const leftovers = rid === undefined ? ` OR EXISTS (SELECT 1 FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()})` : '';
+    const when = `EXISTS (SELECT 1 ${from})${leftovers}`;
     return this.create('replace', 'BEFORE INSERT', when, [
       this.clearStage(),
       `INSERT OR REPLACE INTO ${q(REPLACED_TABLE)} (source, subject, data, rid) SELECT ${this.source()}, ${this.subject(OLD_ALIAS)}, json_object('old', ${this.row(OLD_ALIAS)}), ${ridValue} ${from}`,

@@ -45,10 +45,16 @@ export interface FeedRow {
   context: string | null;
 }
 
-export const EMPTY_CONTEXT: AuditContext = Object.freeze({ actor: null, reason: null, impersonatedBy: null, requestId: null, extra: Object.freeze({}) }) as AuditContext;
+export const EMPTY_CONTEXT: AuditContext = Object.freeze({
+  actor: null,
+  reason: null,
+  impersonatedBy: null,
+  requestId: null,
+  extra: Object.freeze({}),
+}) as AuditContext;
 
 export function decodeEvent(row: FeedRow, options: ParseOptions = {}): AuditEvent {
-  const data = row.data === null ? null : parseFeedJson(row.data, options);
+  const data = row.data === null ? null : parseData(row.data, options);
   const images = data !== null && typeof data === 'object' ? (data as Record<string, unknown>) : {};
   const newImage = toRowImage(images.new);
   const oldImage = toRowImage(images.old);
@@ -63,6 +69,15 @@ export function decodeEvent(row: FeedRow, options: ParseOptions = {}): AuditEven
     old: oldImage,
     context: decodeContext(row.context),
   };
+}
+
+/** Malformed data (never written by the triggers) reads as no images rather than failing the whole history. */
+function parseData(text: string, options: ParseOptions): unknown {
+  try {
+    return parseFeedJson(text, options);
+  } catch {
+    return null;
+  }
 }
 
 /** The type names the op after the last dot; a row from another writer falls back to the data's shape. */

@@ -47,7 +47,10 @@ export function keyExists(db: SqliteDatabase, table: string, key: string): boole
 /** Refuse a key with no event at all: a typo, or a row that never existed while capture was on. */
 export function assertKeyExists(db: SqliteDatabase, table: string, key: string): void {
   if (!keyExists(db, table, key)) {
-    throw new AuditeError('NOT_FOUND', `${table} ${JSON.stringify(key)} has no history: no event for that key was ever recorded (compound keys are written a:b in key order)`);
+    throw new AuditeError(
+      'NOT_FOUND',
+      `${table} ${JSON.stringify(key)} has no history: no event for that key was ever recorded (compound keys are written a:b in key order)`,
+    );
   }
 }
 
@@ -57,8 +60,9 @@ export interface FeedRange {
 }
 
 export function feedRange(db: SqliteDatabase): FeedRange {
-  const row = db.prepare(`SELECT coalesce(min(id), 0) AS first, coalesce(max(id), 0) AS head FROM ${q(FEED_TABLE)}`).get() as FeedRange;
-  return row;
+  // Two subqueries: SQLite answers a lone min() or max() from the b-tree's edge, but scans for both at once.
+  const feed = q(FEED_TABLE);
+  return db.prepare(`SELECT coalesce((SELECT min(id) FROM ${feed}), 0) AS first, coalesce((SELECT max(id) FROM ${feed}), 0) AS head`).get() as FeedRange;
 }
 
 /** Event ids name points in feed order; one beyond the head (or below 1) names nothing. */
@@ -66,7 +70,10 @@ export function assertEventInRange(db: SqliteDatabase, id: number): void {
   if (!Number.isSafeInteger(id) || id < 1) throw new AuditeError('INVALID_ARGUMENT', `event id must be a positive integer, got ${String(id)}`);
   const { first, head } = feedRange(db);
   if (id > head) {
-    throw new AuditeError('NOT_FOUND', head === 0 ? `event id ${id} is out of range: the feed is empty` : `event id ${id} is out of range: the feed's events are ${first}..${head}`);
+    throw new AuditeError(
+      'NOT_FOUND',
+      head === 0 ? `event id ${id} is out of range: the feed is empty` : `event id ${id} is out of range: the feed's events are ${first}..${head}`,
+    );
   }
 }
 

@@ -21,7 +21,8 @@ export function getEvent(db: SqliteDatabase, id: number, options: ParseOptions =
 const DIGITS = /^\d{1,15}$/;
 
 export function parseEventId(text: string): number {
-  if (!DIGITS.test(text.trim()) || Number(text) < 1) throw new AuditeError('INVALID_ARGUMENT', `event id must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!DIGITS.test(text.trim()) || Number(text) < 1)
+    throw new AuditeError('INVALID_ARGUMENT', `event id must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -36,6 +37,9 @@ export function parseAsOf(text: string, what = '--to'): AsOf {
   try {
     return { time: parseTimeInput(input, what) };
   } catch {
-    throw new AuditeError('INVALID_ARGUMENT', `${what} ${JSON.stringify(text)} is neither an event id nor a time: use an event id (42), @unix-seconds, or ${TIME_FORMATS.replace(' or unix seconds', '')}`);
+    throw new AuditeError(
+      'INVALID_ARGUMENT',
+      `${what} ${JSON.stringify(text)} is neither an event id nor a time: use an event id (42), @unix-seconds, or ${TIME_FORMATS.replace(' or unix seconds', '')}`,
+    );
   }
 }

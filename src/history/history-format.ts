@@ -36,7 +36,9 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 export function summarizeChanges(event: AuditEvent): string {
   if (event.op === 'updated') {
     const diffs = eventDiff(event);
-    return diffs.length === 0 ? '(no captured column changed)' : diffs.map((d) => `${d.field}: ${cut(formatValue(d.old), 24)} → ${cut(formatValue(d.new), 24)}`).join(', ');
+    return diffs.length === 0
+      ? '(no captured column changed)'
+      : diffs.map((d) => `${d.field}: ${cut(formatValue(d.old), 24)} → ${cut(formatValue(d.new), 24)}`).join(', ');
   }
   const row = (event.op === 'created' ? event.new : event.old) ?? {};
   return Object.entries(row)
@@ -54,7 +56,10 @@ function contextColumns(contexts: readonly { impersonatedBy: string | null; requ
   return { impersonatedBy: contexts.some((c) => c.impersonatedBy !== null), requestId: contexts.some((c) => c.requestId !== null) };
 }
 
-function contextCells(c: { actor: string | null; reason: string | null; impersonatedBy: string | null; requestId: string | null }, shown: ContextColumns): string[] {
+function contextCells(
+  c: { actor: string | null; reason: string | null; impersonatedBy: string | null; requestId: string | null },
+  shown: ContextColumns,
+): string[] {
   const cells = [c.actor ?? '', cut(c.reason ?? '', 32)];
   if (shown.impersonatedBy) cells.push(c.impersonatedBy ?? '');
   if (shown.requestId) cells.push(c.requestId ?? '');
@@ -68,14 +73,32 @@ function contextHeaders(shown: ContextColumns): string[] {
 export function renderEvents(events: readonly AuditEvent[]): string[] {
   const shown = contextColumns(events.map((e) => e.context));
   const headers = ['ID', 'TIME', 'TABLE', 'KEY', 'TYPE', ...contextHeaders(shown), 'CHANGES'];
-  const rows = events.map((e) => [String(e.id), formatTime(e.time), e.table, cut(e.key, 32), e.op, ...contextCells(e.context, shown), cut(summarizeChanges(e), 120)]);
+  const rows = events.map((e) => [
+    String(e.id),
+    formatTime(e.time),
+    e.table,
+    cut(e.key, 32),
+    e.op,
+    ...contextCells(e.context, shown),
+    cut(summarizeChanges(e), 120),
+  ]);
   return renderTable(headers, rows);
 }
 
 export function renderFieldChanges(changes: readonly FieldChange[]): string[] {
   const shown = contextColumns(changes);
   const headers = ['ID', 'TIME', 'TABLE', 'KEY', 'TYPE', 'FIELD', 'OLD', 'NEW', ...contextHeaders(shown)];
-  const rows = changes.map((c) => [String(c.eventId), formatTime(c.time), c.table, cut(c.key, 32), c.op, c.field, cut(formatValue(c.old)), cut(formatValue(c.new)), ...contextCells(c, shown)]);
+  const rows = changes.map((c) => [
+    String(c.eventId),
+    formatTime(c.time),
+    c.table,
+    cut(c.key, 32),
+    c.op,
+    c.field,
+    cut(formatValue(c.old)),
+    cut(formatValue(c.new)),
+    ...contextCells(c, shown),
+  ]);
   return renderTable(headers, rows);
 }
 
@@ -108,11 +131,17 @@ export function renderEventDetail(event: AuditEvent): string[] {
 }
 
 export function renderDiff(diffs: readonly FieldDiff[]): string[] {
-  return renderTable(['FIELD', 'OLD', 'NEW'], diffs.map((d) => [d.field, formatValue(d.old), formatValue(d.new)]));
+  return renderTable(
+    ['FIELD', 'OLD', 'NEW'],
+    diffs.map((d) => [d.field, formatValue(d.old), formatValue(d.new)]),
+  );
 }
 
 export function renderRow(row: RowImage | null): string[] {
-  return renderTable(['FIELD', 'VALUE'], Object.entries(row ?? {}).map(([field, value]) => [field, formatValue(value)]));
+  return renderTable(
+    ['FIELD', 'VALUE'],
+    Object.entries(row ?? {}).map(([field, value]) => [field, formatValue(value)]),
+  );
 }
 
 function indent(lines: readonly string[]): string[] {

@@ -60,7 +60,8 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
   const version = rowAsOf(db, table.name, options.key, options.to, { integers: 'bigint' });
   const subject = `${table.name} ${JSON.stringify(options.key)}`;
   if (!version.exists) {
-    const hint = version.why === 'deleted' ? `event ${version.event.id} deleted it; ${beforeDelete(db, version.event)}` : `event ${version.event.id} created it later`;
+    const hint =
+      version.why === 'deleted' ? `event ${version.event.id} deleted it; ${beforeDelete(db, version.event)}` : `event ${version.event.id} created it later`;
     throw new AuditeError('NOT_FOUND', `${subject} did not exist as of ${describeAsOf(options.to)} (${hint})`);
   }
   const eventId = version.event.id;
@@ -77,7 +78,8 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
       notes.push(`${name}: generated, recomputed by SQLite`);
       continue;
     }
-    if (value === null && column.notnull && !isIntegerKey(table, column)) return refuse(`column ${JSON.stringify(name)} is NOT NULL now but was NULL in that version`);
+    if (value === null && column.notnull && !isIntegerKey(table, column))
+      return refuse(`column ${JSON.stringify(name)} is NOT NULL now but was NULL in that version`);
     written.push(column);
   }
 
@@ -94,7 +96,9 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
     changes = diffRows(null, restored);
     for (const column of untouched) {
       if (column.notnull && column.dflt_value === null && !isIntegerKey(table, column)) {
-        return refuse(`column ${JSON.stringify(column.name)} is NOT NULL without a default, and that version has no value for it (added since, or not captured)`);
+        return refuse(
+          `column ${JSON.stringify(column.name)} is NOT NULL without a default, and that version has no value for it (added since, or not captured)`,
+        );
       }
       notes.push(`${column.name}: not in that version, gets its default`);
     }
@@ -122,13 +126,29 @@ export function planRestore(db: SqliteDatabase, options: RestoreOptions): Restor
     extra: { ...options.context?.extra, restored_event_id: eventId },
   };
   const statement = parts === null ? null : bindSql(parts);
-  return { table: table.name, key: options.key, action, restoredEventId: eventId, row: restored, current, changes, statement, context, script: script(statement, context), notes };
+  return {
+    table: table.name,
+    key: options.key,
+    action,
+    restoredEventId: eventId,
+    row: restored,
+    current,
+    changes,
+    statement,
+    context,
+    script: script(statement, context),
+    notes,
+  };
 }
 
 /** Where to point --to to undelete: the record's previous event, or (for a row older than capture) a second before the delete. */
 function beforeDelete(db: SqliteDatabase, deleted: AuditEvent): string {
-  const previous = db.prepare(`SELECT max(id) AS id FROM ${q(FEED_TABLE)} WHERE source = ? AND subject = ? AND id < ?`).get(deleted.table, deleted.key, deleted.id) as { id: number | null };
-  return previous.id !== null ? `to undelete it, restore to event ${previous.id} (--to ${previous.id})` : `to undelete it, restore to a time before it (--to @${deleted.time - 1})`;
+  const previous = db
+    .prepare(`SELECT max(id) AS id FROM ${q(FEED_TABLE)} WHERE source = ? AND subject = ? AND id < ?`)
+    .get(deleted.table, deleted.key, deleted.id) as { id: number | null };
+  return previous.id !== null
+    ? `to undelete it, restore to event ${previous.id} (--to ${previous.id})`
+    : `to undelete it, restore to a time before it (--to @${deleted.time - 1})`;
 }
 
 interface ColumnRow {
@@ -148,15 +168,23 @@ function liveTable(db: SqliteDatabase, name: string): TableInfo {
   const row = listTables(db).find((t) => t.name.toLowerCase() === name.toLowerCase() && t.type === 'table');
   if (row !== undefined) return readTable(db, row);
   const dropped = db.prepare(`SELECT 1 FROM ${q(FEED_TABLE)} WHERE source = ? LIMIT 1`).get(name) !== undefined;
-  throw new AuditeError('UNKNOWN_TABLE', dropped ? `table ${JSON.stringify(name)} no longer exists; restore brings back rows, not tables` : `no table named ${JSON.stringify(name)} in ${db.name}`);
+  throw new AuditeError(
+    'UNKNOWN_TABLE',
+    dropped ? `table ${JSON.stringify(name)} no longer exists; restore brings back rows, not tables` : `no table named ${JSON.stringify(name)} in ${db.name}`,
+  );
 }
 
 /** A restore on an untracked table would go unrecorded: refuse it. */
 function assertTracked(db: SqliteDatabase, table: string): void {
   const names = [triggerName(table, 'insert'), triggerName(table, 'update')];
-  const found = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND name COLLATE NOCASE IN (?, ?) AND tbl_name = ? COLLATE NOCASE").get(...names, table) as { n: number };
+  const found = db
+    .prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'trigger' AND name COLLATE NOCASE IN (?, ?) AND tbl_name = ? COLLATE NOCASE")
+    .get(...names, table) as { n: number };
   if (found.n < names.length) {
-    throw new AuditeError('NOT_ENABLED', `table ${JSON.stringify(table)} is not tracked (no audite triggers), so a restore would go unrecorded; run \`audite enable\` for it first`);
+    throw new AuditeError(
+      'NOT_ENABLED',
+      `table ${JSON.stringify(table)} is not tracked (no audite triggers), so a restore would go unrecorded; run \`audite enable\` for it first`,
+    );
   }
 }
 
@@ -181,7 +209,11 @@ function keyPredicate(table: TableInfo, row: RowImage, key: string, refuse: (why
 function readCurrent(db: SqliteDatabase, table: string, columns: ColumnRow[], where: SqlPart[]): RowImage | null {
   const select = bindSql([`SELECT 1${columns.map((c) => `, ${q(c.name)}`).join('')} FROM ${q(table)} WHERE `, ...where]);
   // Raw arrays (no name clashes) and exact integers, as the feed holds them.
-  const values = db.prepare(select.sql).raw(true).safeIntegers(true).get(...select.params) as unknown[] | undefined;
+  const values = db
+    .prepare(select.sql)
+    .raw(true)
+    .safeIntegers(true)
+    .get(...select.params) as unknown[] | undefined;
   if (values === undefined) return null;
   const row: RowImage = {};
   columns.forEach((column, i) => {
@@ -213,7 +245,13 @@ function joinParts(groups: readonly (SqlPart | SqlPart[])[], separator: string):
 /** What `restore` runs, as withContext runs it; the context row is the newest, so max(id) finds it. */
 function script(statement: BoundSql | null, context: ChangeContext): string[] {
   if (statement === null) return [];
-  const values = [context.actor ?? null, context.reason ?? null, context.impersonatedBy ?? null, context.requestId ?? null, context.extra === undefined ? null : JSON.stringify(context.extra)];
+  const values = [
+    context.actor ?? null,
+    context.reason ?? null,
+    context.impersonatedBy ?? null,
+    context.requestId ?? null,
+    context.extra === undefined ? null : JSON.stringify(context.extra),
+  ];
   const ctx = q(CONTEXT_TABLE);
   return [
     'BEGIN IMMEDIATE;',

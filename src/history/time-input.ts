@@ -23,7 +23,9 @@ export function parseTimeInput(text: string, what = 'time'): number {
     throw new AuditeError('INVALID_ARGUMENT', `${what} ${JSON.stringify(text)} is not a time: use ${TIME_FORMATS}`);
   };
   if (m === null) return fail();
-  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) => (part === undefined ? undefined : Number(part))) as number[];
+  const [year, month, day, hour = 0, minute = 0, second = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((part) =>
+    part === undefined ? undefined : Number(part),
+  ) as number[];
   if (year === undefined || month === undefined || day === undefined) return fail();
   const zone = m[7];
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || second > 59) return fail();

@@ -1,8 +1,8 @@
 import type { SinkConfig } from '../config/config-schema.ts';
 import { resolveSecret } from '../config/load-config.ts';
-import { AuditeError } from '../errors.ts';
 import type { Logger } from '../relay/logger.ts';
 import { createHttpSink } from './http-sink.ts';
+import { createKafkaSink } from './kafka-sink.ts';
 import type { Sink } from './sink.ts';
 import { createFileSink, createStreamSink } from './stdout-sink.ts';
 
@@ -35,6 +35,6 @@ export async function createSink(config: SinkConfig, deps: SinkDeps): Promise<Si
       );
     }
     case 'kafka':
-      throw new AuditeError('CONFIG_INVALID', 'the kafka sink is not available yet');
+      return createKafkaSink(config, { logger: deps.logger, env: deps.env });
   }
 }

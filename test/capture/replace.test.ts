@@ -56,6 +56,18 @@ describe('INSERT OR REPLACE', () => {
     expect(events(file)[1]?.data).toEqual({ old: { id: 1, email: 'a@x', name: 'ann' } });
   });
 
+  test('REPLACE through a compound UNIQUE index, in a WITHOUT ROWID table, removing two rows at once', () => {
+    const file = setup('CREATE TABLE s (k TEXT PRIMARY KEY, a INT, b INT, c TEXT UNIQUE, UNIQUE (a, b)) WITHOUT ROWID;');
+    withDb(file, (db) => {
+      db.exec("INSERT INTO s VALUES ('x', 1, 1, 'cx'), ('y', 2, 2, 'cy')");
+      db.exec("INSERT OR IGNORE INTO s VALUES ('z', 1, 1, 'cz')");
+      db.exec("INSERT INTO s VALUES ('w', 3, 3, 'cw')");
+      db.exec("INSERT OR REPLACE INTO s VALUES ('v', 1, 1, 'cy')");
+    });
+    expect(types(file)).toEqual(['s.created x', 's.created y', 's.created w', 's.deleted x', 's.deleted y', 's.created v']);
+    expect(staged(file)).toBe(0);
+  });
+
   test('REPLACE on a NOCASE key whose case differs still records the removed row', () => {
     const file = setup('CREATE TABLE ci (name TEXT PRIMARY KEY COLLATE NOCASE, v);');
     withDb(file, (db) => db.exec("INSERT INTO ci VALUES ('Alice', 1); INSERT OR REPLACE INTO ci VALUES ('ALICE', 2);"));
@@ -68,6 +80,14 @@ describe('INSERT OR REPLACE', () => {
     expect(types(file)).toEqual(['item.created -1', 'item.created 0', 'item.created 1']);
     expect(staged(file)).toBe(0);
   });
+});
+
+test('a stage table made by an earlier audite (no rid column) is brought up to date', () => {
+  const file = setup();
+  withDb(file, (db) => db.exec("DROP TABLE audite_replaced; CREATE TABLE audite_replaced (source TEXT NOT NULL, subject TEXT NOT NULL, data JSON, PRIMARY KEY (source, subject)) WITHOUT ROWID;"));
+  expect(enableFile(file).statements).toContain('ALTER TABLE "audite_replaced" ADD COLUMN rid INTEGER');
+  withDb(file, (db) => db.exec("INSERT INTO item VALUES (1, 'a', 1); REPLACE INTO item VALUES (1, 'b', 1);"));
+  expect(types(file)).toEqual(['item.created 1', 'item.deleted 1', 'item.created 1']);
 });
 
 describe('INSERT OR IGNORE and UPSERT', () => {

@@ -48,7 +48,7 @@ describe('what is captured', () => {
     const secret = 'hunter2-SECRET';
     const result = await runCli(['enable', file, '--exclude-column', 'account.password_hash', '--exclude-column', 'account.ssn']);
     expect(result.code).toBe(0);
-    const write = (): void =>
+    const write = (): string =>
       sqliteShell(file, `INSERT INTO account (id, name, password_hash, ssn) VALUES (1, 'ann', '${secret}', '${secret}-ssn'); UPDATE account SET password_hash = '${secret}2'; UPDATE account SET name = 'bob'; REPLACE INTO account (id, name, password_hash, ssn) VALUES (1, 'cy', '${secret}3', 'x'); DELETE FROM account;`);
     write();
     // A plain re-run (and a schema change forcing a rebuild) must not bring the column back.

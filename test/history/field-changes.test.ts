@@ -9,7 +9,9 @@ function db(): string {
     CREATE TABLE orders (id INTEGER PRIMARY KEY, status TEXT);`);
   withDb(file, (db) => {
     as(db, { actor: 'alice', reason: 'signup' }, () => db.prepare("INSERT INTO users VALUES (1, 'Al', 'a@x', 9223372036854775807)").run()); // 1
-    as(db, { actor: 'bob', reason: 'typo', impersonatedBy: 'root', requestId: 'r-9' }, () => db.prepare("UPDATE users SET name = 'Alice', big = big - 1 WHERE id = 1").run()); // 2
+    as(db, { actor: 'bob', reason: 'typo', impersonatedBy: 'root', requestId: 'r-9' }, () =>
+      db.prepare("UPDATE users SET name = 'Alice', big = big - 1 WHERE id = 1").run(),
+    ); // 2
     as(db, { actor: 'bob' }, () => db.prepare("INSERT INTO orders VALUES (7, 'new')").run()); // 3
     as(db, { actor: 'alice' }, () => db.prepare("UPDATE orders SET status = 'paid' WHERE id = 7").run()); // 4
     db.prepare("UPDATE users SET email = 'alice@x' WHERE id = 1").run(); // 5, no context

@@ -15,8 +15,12 @@ const DDL = `
 function story(): string {
   const file = auditDb(DDL);
   withDb(file, (db) => {
-    as(db, { actor: 'alice', reason: 'signup', requestId: 'req-1' }, () => db.prepare("INSERT INTO users VALUES (1, 'Al', 'al@example.com', 9007199254740993, x'00FF')").run());
-    as(db, { actor: 'bob', reason: 'typo', impersonatedBy: 'admin', extra: { ticket: 'T-7' } }, () => db.prepare("UPDATE users SET name = 'Alice' WHERE id = 1").run());
+    as(db, { actor: 'alice', reason: 'signup', requestId: 'req-1' }, () =>
+      db.prepare("INSERT INTO users VALUES (1, 'Al', 'al@example.com', 9007199254740993, x'00FF')").run(),
+    );
+    as(db, { actor: 'bob', reason: 'typo', impersonatedBy: 'admin', extra: { ticket: 'T-7' } }, () =>
+      db.prepare("UPDATE users SET name = 'Alice' WHERE id = 1").run(),
+    );
     db.prepare('INSERT INTO orders VALUES (10, 1, 9.5)').run(); // no context
     as(db, { actor: 'alice' }, () => db.prepare("UPDATE users SET email = 'alice@example.com', big = big + 2 WHERE id = 1").run());
     as(db, { actor: 'alice' }, () => db.prepare("INSERT INTO tags VALUES ('x:y', 2, 'odd key')").run());

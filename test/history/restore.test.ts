@@ -27,7 +27,9 @@ const row = (db: Db, sql: string): unknown => db.prepare(sql).safeIntegers(true)
 function deletedUser(extraDdl = ''): string {
   const file = auditDb(`${USERS}; ${extraDdl}`, { excludeColumns: { users: ['secret'] } });
   withDb(file, (db) => {
-    as(db, { actor: 'alice' }, () => db.prepare("INSERT INTO users (id, name, email, big, avatar, score, secret) VALUES (1, 'Al', 'al@x', 9007199254740993, x'00CAFE', 2.0, 's1')").run());
+    as(db, { actor: 'alice' }, () =>
+      db.prepare("INSERT INTO users (id, name, email, big, avatar, score, secret) VALUES (1, 'Al', 'al@x', 9007199254740993, x'00CAFE', 2.0, 's1')").run(),
+    );
     db.prepare("UPDATE users SET name = 'Alice', big = 9223372036854775807 WHERE id = 1").run();
     as(db, { actor: 'mallory', reason: 'oops' }, () => db.prepare('DELETE FROM users WHERE id = 1').run());
   });
@@ -99,7 +101,9 @@ describe('restore', () => {
     const plan = withLib(file, (db) => planRestore(db, { table: 'users', key: '1', to: { eventId: 2 }, context: { actor: "o'neil" } }));
     expect(snapshot(file)).toBe(before);
     expect(plan.script[0]).toBe('BEGIN IMMEDIATE;');
-    expect(plan.script.join('\n')).toContain(`INSERT INTO "users" ("id", "name", "email", "big", "avatar", "score") VALUES (1, 'Alice', 'al@x', 9223372036854775807, X'00CAFE', 2.0);`);
+    expect(plan.script.join('\n')).toContain(
+      `INSERT INTO "users" ("id", "name", "email", "big", "avatar", "score") VALUES (1, 'Alice', 'al@x', 9223372036854775807, X'00CAFE', 2.0);`,
+    );
     withDb(file, (db) => db.exec(plan.script.join('\n')));
     withDb(file, (db) => {
       expect(row(db, 'SELECT big, hex(avatar) AS avatar, typeof(score) AS ts FROM users')).toEqual({ big: 9223372036854775807n, avatar: '00CAFE', ts: 'real' });
@@ -156,7 +160,8 @@ describe('restore', () => {
       const file = deletedUser();
       withDb(file, (db) => {
         // The triggers name every column: drop them for the migration, re-enable after.
-        for (const { name } of db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'users'").all() as { name: string }[]) db.exec(`DROP TRIGGER "${name}"`);
+        for (const { name } of db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'users'").all() as { name: string }[])
+          db.exec(`DROP TRIGGER "${name}"`);
         db.exec('ALTER TABLE users DROP COLUMN score');
       });
       reEnable(file);
@@ -191,7 +196,9 @@ describe('restore', () => {
       withDb(file, (db) => {
         db.prepare('INSERT INTO items VALUES (1, NULL)').run();
         db.prepare('UPDATE items SET qty = 3').run();
-        db.exec('CREATE TABLE items2 (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL); INSERT INTO items2 SELECT * FROM items; DROP TABLE items; ALTER TABLE items2 RENAME TO items;');
+        db.exec(
+          'CREATE TABLE items2 (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL); INSERT INTO items2 SELECT * FROM items; DROP TABLE items; ALTER TABLE items2 RENAME TO items;',
+        );
       });
       reEnable(file);
       refused(file, { table: 'items', key: '1', to: { eventId: 1 } }, 'RESTORE_CONFLICT', 'column "qty" is NOT NULL');

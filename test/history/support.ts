@@ -65,7 +65,13 @@ export function snapshot(file: string): string {
   return withDb(file, (db) => {
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
     const schema = db.prepare('SELECT type, name, sql FROM sqlite_schema ORDER BY name').all();
-    const rows = tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name.replaceAll('"', '""')}"`).raw(true).all()]);
+    const rows = tables.map((t) => [
+      t.name,
+      db
+        .prepare(`SELECT * FROM "${t.name.replaceAll('"', '""')}"`)
+        .raw(true)
+        .all(),
+    ]);
     return JSON.stringify({ schema, rows }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : Buffer.isBuffer(v) ? v.toString('hex') : v));
   });
 }

@@ -28,20 +28,31 @@ describe('parseTimeInput', () => {
     expect(new Date(parseTimeInput('0099-01-01') * 1000).getUTCFullYear()).toBe(99);
   });
 
-  test.each(['yesterday', '', '2024-13-01', '2024-02-30', '2023-02-29', '2024-05-01T24:00', '2024-05-01T10:60', '2024-05-01T10:00+25:00', '2024/05/01', '1e9', '-5', '12.5', '2024-05-01T10'])(
-    'rejects %j with one line',
-    (text) => {
-      let error: unknown;
-      try {
-        parseTimeInput(text, '--since');
-      } catch (e) {
-        error = e;
-      }
-      expect(isAuditeError(error, 'INVALID_ARGUMENT')).toBe(true);
-      expect((error as Error).message).not.toContain('\n');
-      expect((error as Error).message).toContain('--since');
-    },
-  );
+  test.each([
+    'yesterday',
+    '',
+    '2024-13-01',
+    '2024-02-30',
+    '2023-02-29',
+    '2024-05-01T24:00',
+    '2024-05-01T10:60',
+    '2024-05-01T10:00+25:00',
+    '2024/05/01',
+    '1e9',
+    '-5',
+    '12.5',
+    '2024-05-01T10',
+  ])('rejects %j with one line', (text) => {
+    let error: unknown;
+    try {
+      parseTimeInput(text, '--since');
+    } catch (e) {
+      error = e;
+    }
+    expect(isAuditeError(error, 'INVALID_ARGUMENT')).toBe(true);
+    expect((error as Error).message).not.toContain('\n');
+    expect((error as Error).message).toContain('--since');
+  });
 
   test('formatTime is UTC ISO without milliseconds', () => {
     expect(formatTime(may1 + 36_000)).toBe('2024-05-01T10:00:00Z');

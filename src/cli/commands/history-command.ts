@@ -70,7 +70,14 @@ Examples:
 }
 
 /** JSON streams line by line; a table needs every row first to size its columns. */
-function output<T extends AuditEvent | FieldChange>(io: CliIo, json: boolean, rows: Iterable<T>, toJson: (row: T) => string, render: (rows: T[]) => string[], empty: string): void {
+function output<T extends AuditEvent | FieldChange>(
+  io: CliIo,
+  json: boolean,
+  rows: Iterable<T>,
+  toJson: (row: T) => string,
+  render: (rows: T[]) => string[],
+  empty: string,
+): void {
   if (json) {
     for (const row of rows) print(io.stdout, toJson(row));
     return;
@@ -86,7 +93,8 @@ function output<T extends AuditEvent | FieldChange>(io: CliIo, json: boolean, ro
 function toFilter(table: string | undefined, key: string | undefined, flags: HistoryFlags): HistoryFilter {
   const tables = [...(table === undefined ? [] : [table]), ...flags.table];
   for (const type of flags.type) {
-    if (!(CHANGE_OPS as readonly string[]).includes(type)) throw new AuditeError('INVALID_ARGUMENT', `--type must be created, updated or deleted, got ${JSON.stringify(type)}`);
+    if (!(CHANGE_OPS as readonly string[]).includes(type))
+      throw new AuditeError('INVALID_ARGUMENT', `--type must be created, updated or deleted, got ${JSON.stringify(type)}`);
   }
   const filter: HistoryFilter = {
     tables,

@@ -47,7 +47,10 @@ Examples:
           return;
         }
         const verb = result.action === 'insert' ? 'inserted' : `updated ${result.changes.map((d) => d.field).join(', ')}`;
-        print(io.stdout, `restored ${describe(result)} to the version of event ${result.restoredEventId} (${verb}); recorded as event ${result.eventIds.join(', ')}`);
+        print(
+          io.stdout,
+          `restored ${describe(result)} to the version of event ${result.restoredEventId} (${verb}); recorded as event ${result.eventIds.join(', ')}`,
+        );
       } finally {
         db.close();
       }
@@ -64,7 +67,10 @@ function printDryRun(io: CliIo, plan: RestorePlan): void {
     print(io.stdout, `-- ${describe(plan)} already holds the version of event ${plan.restoredEventId}; nothing to do`);
     return;
   }
-  print(io.stdout, `-- restore ${describe(plan)} to the version of event ${plan.restoredEventId}: ${plan.action === 'insert' ? 'INSERT (the row does not exist now)' : 'UPDATE of the columns that differ'}`);
+  print(
+    io.stdout,
+    `-- restore ${describe(plan)} to the version of event ${plan.restoredEventId}: ${plan.action === 'insert' ? 'INSERT (the row does not exist now)' : 'UPDATE of the columns that differ'}`,
+  );
   for (const line of plan.action === 'insert' ? renderRow(plan.row) : renderDiff(plan.changes)) print(io.stdout, `--   ${line}`);
   for (const note of plan.notes) print(io.stdout, `-- note: ${note}`);
   for (const sql of plan.script) print(io.stdout, sql);
