@@ -29,7 +29,11 @@ function installPythonAudite(db: Database.Database): void {
   const ordered = [...COLUMNS.slice(1), 'id']; // SELECT … FROM pragma_table_info ORDER BY pk
   const obj = (ref: string): string =>
     `json_object(${ordered.map((c) => `'${c}', CASE WHEN typeof(${ref}."${c}") = 'blob' THEN hex(${ref}."${c}") ELSE ${ref}."${c}" END`).join(', ')})`;
-  const data = { INSERT: `json_object('new', ${obj('NEW')})`, UPDATE: `json_object('new', ${obj('NEW')}, 'old', ${obj('OLD')})`, DELETE: `json_object('old', ${obj('OLD')})` };
+  const data = {
+    INSERT: `json_object('new', ${obj('NEW')})`,
+    UPDATE: `json_object('new', ${obj('NEW')}, 'old', ${obj('OLD')})`,
+    DELETE: `json_object('old', ${obj('OLD')})`,
+  };
   for (const event of ['INSERT', 'UPDATE', 'DELETE'] as const) {
     const ref = event === 'DELETE' ? 'OLD' : 'NEW';
     const type = { INSERT: 'created', UPDATE: 'updated', DELETE: 'deleted' }[event];

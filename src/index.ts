@@ -1,1 +1,28 @@
-export {};
+// audite as a library: capture, relay and audit, with the CLI built on the same pieces.
+
+// Capture
+export { enable, type EnableOptions, type EnableResult } from './capture/enable.ts';
+export { disable } from './capture/disable.ts';
+export { withContext, type ChangeContext } from './capture/context.ts';
+export { planEnable, type EnablePlan } from './capture/enable-plan.ts';
+export type { CaptureSpec } from './capture/capture-spec.ts';
+
+// Relay
+export { configSchema, type Config, type SinkConfig } from './config/config-schema.ts';
+export { loadConfig } from './config/load-config.ts';
+export { startRelay, type Relay } from './relay/relay.ts';
+export { createLogger, silentLogger, type Logger } from './relay/logger.ts';
+export { createEventBuilder } from './events/cloudevent-builder.ts';
+export type { FeedEvent } from './events/feed-event.ts';
+export type { OutboundEvent } from './events/outbound-event.ts';
+export type { Sink, SinkHealth } from './sinks/sink.ts';
+export type { ChangeSource, CheckpointStore, DeadLetterStore, FeedBackend } from './source/change-source.ts';
+export { openSqliteBackend } from './source/sqlite-backend.ts';
+
+// Audit
+export * from './history/index.ts';
+
+// Shared
+export { AuditeError, type ErrorCode } from './errors.ts';
+export { openDatabase } from './sqlite/open-database.ts';
+export type { SqliteDatabase } from './sqlite/sqlite-database.ts';

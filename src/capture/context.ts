@@ -29,7 +29,13 @@ export function withContext<T>(db: SqliteDatabase, context: ChangeContext, fn: (
   try {
     const { lastInsertRowid } = db
       .prepare(`INSERT INTO ${q(CONTEXT_TABLE)} (actor, reason, impersonated_by, request_id, extra) VALUES (?, ?, ?, ?, ?)`)
-      .run(context.actor ?? null, context.reason ?? null, context.impersonatedBy ?? null, context.requestId ?? null, context.extra === undefined ? null : JSON.stringify(context.extra));
+      .run(
+        context.actor ?? null,
+        context.reason ?? null,
+        context.impersonatedBy ?? null,
+        context.requestId ?? null,
+        context.extra === undefined ? null : JSON.stringify(context.extra),
+      );
     const result = fn();
     if (result instanceof Promise) throw new TypeError('withContext() runs synchronously; its function must not return a promise');
     db.prepare(`DELETE FROM ${q(CONTEXT_TABLE)} WHERE id = ?`).run(lastInsertRowid);

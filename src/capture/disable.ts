@@ -14,7 +14,9 @@ export interface DisableResult {
 export function disable(db: SqliteDatabase, options: { dropTables?: boolean; dryRun?: boolean } = {}): DisableResult {
   if (db.inTransaction) throw new AuditeError('DB_IN_TRANSACTION', 'cannot disable capture inside an open transaction; COMMIT or ROLLBACK first');
   const rows = db
-    .prepare("SELECT type, name FROM sqlite_schema WHERE (type = 'trigger' AND name LIKE 'audite\\_%' ESCAPE '\\') OR (? AND type IN ('table', 'view') AND name LIKE 'audite\\_%' ESCAPE '\\') ORDER BY type = 'table', name")
+    .prepare(
+      "SELECT type, name FROM sqlite_schema WHERE (type = 'trigger' AND name LIKE 'audite\\_%' ESCAPE '\\') OR (? AND type IN ('table', 'view') AND name LIKE 'audite\\_%' ESCAPE '\\') ORDER BY type = 'table', name",
+    )
     .all(options.dropTables ? 1 : 0) as { type: string; name: string }[];
   const statements = rows.map((r) => `DROP ${r.type.toUpperCase()} IF EXISTS ${q(r.name)}`);
   if (options.dryRun || statements.length === 0) return { statements };

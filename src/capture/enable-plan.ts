@@ -51,7 +51,9 @@ export function planEnable(db: SqliteDatabase, spec: CaptureSpec, options: { aut
   if (!sameSpec(readStoredSpec(db), spec)) statements.push(storeSpecSql(spec));
 
   const tables = selectTables(db, spec, notices);
-  const desired: TriggerDef[] = tables.flatMap((t) => buildTriggers(t, { excludeColumns: new Set(spec.excludeColumns[t.name] ?? []), skipNoopUpdates: spec.skipNoopUpdates }));
+  const desired: TriggerDef[] = tables.flatMap((t) =>
+    buildTriggers(t, { excludeColumns: new Set(spec.excludeColumns[t.name] ?? []), skipNoopUpdates: spec.skipNoopUpdates }),
+  );
   const desiredNames = new Set(desired.map((d) => d.name.toLowerCase()));
   const stale = new Set<string>();
 
@@ -79,7 +81,8 @@ function selectTables(db: SqliteDatabase, spec: CaptureSpec, notices: string[]):
   const byName = new Map(all.map((t) => [t.name.toLowerCase(), t]));
   const excluded = new Set(spec.excludeTables.map((t) => t.toLowerCase()));
   for (const name of [...(spec.tables ?? []), ...spec.excludeTables]) {
-    if (!byName.has(name.toLowerCase())) throw new AuditeError('UNKNOWN_TABLE', `no table named ${JSON.stringify(name)} in this database; check --table / --exclude-table`);
+    if (!byName.has(name.toLowerCase()))
+      throw new AuditeError('UNKNOWN_TABLE', `no table named ${JSON.stringify(name)} in this database; check --table / --exclude-table`);
   }
   let chosen: TableInfo[];
   if (spec.tables === null) {
@@ -99,8 +102,13 @@ function selectTables(db: SqliteDatabase, spec: CaptureSpec, notices: string[]):
     if (info === undefined) throw new AuditeError('UNKNOWN_TABLE', `no table named ${JSON.stringify(table)} for --exclude-column`);
     for (const column of columns) {
       const col = info.columns.find((c) => c.name === column);
-      if (col === undefined) throw new AuditeError('UNKNOWN_COLUMN', `table ${JSON.stringify(table)} has no column named ${JSON.stringify(column)}; check --exclude-column`);
-      if (col.pk > 0) throw new AuditeError('INVALID_ARGUMENT', `column ${JSON.stringify(column)} is part of the primary key of ${JSON.stringify(table)}; the key is the event's subject and cannot be excluded`);
+      if (col === undefined)
+        throw new AuditeError('UNKNOWN_COLUMN', `table ${JSON.stringify(table)} has no column named ${JSON.stringify(column)}; check --exclude-column`);
+      if (col.pk > 0)
+        throw new AuditeError(
+          'INVALID_ARGUMENT',
+          `column ${JSON.stringify(column)} is part of the primary key of ${JSON.stringify(table)}; the key is the event's subject and cannot be excluded`,
+        );
     }
   }
   return chosen.filter((t) => {

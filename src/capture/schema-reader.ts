@@ -77,7 +77,11 @@ function readUniqueKeys(db: SqliteDatabase, table: string): UniqueKey[] {
   const indexes = db.prepare('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0 ORDER BY name').all(table) as { name: string }[];
   const keys: UniqueKey[] = [];
   for (const index of indexes) {
-    const columns = db.prepare('SELECT cid, name, coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(index.name) as { cid: number; name: string | null; coll: string }[];
+    const columns = db.prepare('SELECT cid, name, coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(index.name) as {
+      cid: number;
+      name: string | null;
+      coll: string;
+    }[];
     // Expression indexes (cid -2) cannot be matched column by column; such REPLACE conflicts stay unstaged.
     if (columns.some((c) => c.cid < 0 || c.name === null)) continue;
     keys.push({ columns: columns.map((c) => ({ name: c.name as string, collation: c.coll })) });

@@ -86,7 +86,10 @@ class Builder {
     const sameKey = this.keyColumns.map((c) => `OLD.${q(c)} IS NEW.${q(c)} COLLATE BINARY`).join(' AND ');
     let when = sameKey;
     if (this.options.skipNoopUpdates && this.captured.length > 0) {
-      when = `${sameKey} AND ${balanced(this.captured.map((c) => `OLD.${q(c.name)} IS NOT NEW.${q(c.name)} COLLATE BINARY`), 'OR')}`;
+      when = `${sameKey} AND ${balanced(
+        this.captured.map((c) => `OLD.${q(c.name)} IS NOT NEW.${q(c.name)} COLLATE BINARY`),
+        'OR',
+      )}`;
     }
     return this.create('update', 'AFTER UPDATE', when, [
       this.event(this.subject('NEW'), 'updated', `json_object('new', ${this.row('NEW')}, 'old', ${this.row('OLD')})`),

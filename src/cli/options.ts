@@ -13,6 +13,7 @@ export function busyTimeoutOption(): Option {
 export function parseBusyTimeout(value: string | undefined): number {
   if (value === undefined) return DEFAULT_BUSY_TIMEOUT_MS;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 0) throw new AuditeError('INVALID_ARGUMENT', `--busy-timeout must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new AuditeError('INVALID_ARGUMENT', `--busy-timeout must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
   return ms;
 }

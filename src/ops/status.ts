@@ -30,7 +30,9 @@ export function assertEnabled(db: SqliteDatabase): void {
 export function readStatus(db: SqliteDatabase): Status {
   assertEnabled(db);
   const tables = (
-    db.prepare("SELECT DISTINCT tbl_name AS name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite\\_audit\\_%' ESCAPE '\\' ORDER BY 1").all() as { name: string }[]
+    db
+      .prepare("SELECT DISTINCT tbl_name AS name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite\\_audit\\_%' ESCAPE '\\' ORDER BY 1")
+      .all() as { name: string }[]
   ).map((r) => r.name);
   const problems: string[] = [];
   let stale: string[] = [];
@@ -44,14 +46,18 @@ export function readStatus(db: SqliteDatabase): Status {
     .prepare(`SELECT count(*) AS events, coalesce(max(id), 0) AS headId, min(time) AS oldest, max(time) AS newest FROM ${q(FEED_TABLE)}`)
     .get() as { events: number; headId: number; oldest: number | null; newest: number | null };
   const consumers = tableExists(db, CURSOR_TABLE)
-    ? (db.prepare(`SELECT consumer, position, updated_at AS updatedAt FROM ${q(CURSOR_TABLE)} ORDER BY consumer`).all() as { consumer: string; position: number; updatedAt: number | null }[]).map(
-        (c) => ({
-          consumer: c.consumer,
-          position: c.position,
-          lag: (db.prepare(`SELECT count(*) AS n FROM ${q(FEED_TABLE)} WHERE id > ?`).get(c.position) as { n: number }).n,
-          updatedAt: c.updatedAt === null ? null : new Date(c.updatedAt).toISOString(),
-        }),
-      )
+    ? (
+        db.prepare(`SELECT consumer, position, updated_at AS updatedAt FROM ${q(CURSOR_TABLE)} ORDER BY consumer`).all() as {
+          consumer: string;
+          position: number;
+          updatedAt: number | null;
+        }[]
+      ).map((c) => ({
+        consumer: c.consumer,
+        position: c.position,
+        lag: (db.prepare(`SELECT count(*) AS n FROM ${q(FEED_TABLE)} WHERE id > ?`).get(c.position) as { n: number }).n,
+        updatedAt: c.updatedAt === null ? null : new Date(c.updatedAt).toISOString(),
+      }))
     : [];
   return {
     tables,

@@ -57,10 +57,7 @@ function assertWritable(file: string, mode: number): void {
     writable = false;
   }
   if (!writable) {
-    throw new AuditeError(
-      'DB_READONLY',
-      `database ${file} (or its directory) is read-only; audite needs write access to install triggers and keep its cursor`,
-    );
+    throw new AuditeError('DB_READONLY', `database ${file} (or its directory) is read-only; audite needs write access to install triggers and keep its cursor`);
   }
 }
 

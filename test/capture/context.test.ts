@@ -26,9 +26,13 @@ describe('withContext', () => {
   test('every event of the transaction carries the context; writes after it carry none', () => {
     const file = setup();
     withDb(file, (db) => {
-      withContext(asDb(db), { actor: 'alice', reason: 'fix typo', impersonatedBy: 'support-bob', requestId: 'req-1', extra: { ticket: 42, tags: ['a'] } }, () => {
-        db.exec("INSERT INTO t VALUES (1, 'a'); UPDATE t SET v = 'b'; INSERT INTO u VALUES ('k'); DELETE FROM u; INSERT OR REPLACE INTO t VALUES (1, 'c');");
-      });
+      withContext(
+        asDb(db),
+        { actor: 'alice', reason: 'fix typo', impersonatedBy: 'support-bob', requestId: 'req-1', extra: { ticket: 42, tags: ['a'] } },
+        () => {
+          db.exec("INSERT INTO t VALUES (1, 'a'); UPDATE t SET v = 'b'; INSERT INTO u VALUES ('k'); DELETE FROM u; INSERT OR REPLACE INTO t VALUES (1, 'c');");
+        },
+      );
       db.exec("INSERT INTO t VALUES (2, 'plain')");
     });
     const expected = { actor: 'alice', reason: 'fix typo', impersonated_by: 'support-bob', request_id: 'req-1', ticket: 42, tags: ['a'] };
@@ -49,10 +53,12 @@ describe('withContext', () => {
         db.exec("INSERT INTO t VALUES (1, 'a')");
         withContext(asDb(db), { actor: 'inner', reason: 'nested' }, () => db.exec("INSERT INTO t VALUES (2, 'b')"));
         db.exec("INSERT INTO t VALUES (3, 'c')");
-        expect(() => withContext(asDb(db), { actor: 'failing' }, () => {
-          db.exec("INSERT INTO t VALUES (4, 'rolled back')");
-          throw new Error('boom');
-        })).toThrow('boom');
+        expect(() =>
+          withContext(asDb(db), { actor: 'failing' }, () => {
+            db.exec("INSERT INTO t VALUES (4, 'rolled back')");
+            throw new Error('boom');
+          }),
+        ).toThrow('boom');
         db.exec("INSERT INTO t VALUES (5, 'e')");
       });
     });
@@ -63,10 +69,12 @@ describe('withContext', () => {
   test('a failing function rolls back its writes and its context', () => {
     const file = setup();
     withDb(file, (db) => {
-      expect(() => withContext(asDb(db), { actor: 'x' }, () => {
-        db.exec("INSERT INTO t VALUES (1, 'a')");
-        throw new Error('nope');
-      })).toThrow('nope');
+      expect(() =>
+        withContext(asDb(db), { actor: 'x' }, () => {
+          db.exec("INSERT INTO t VALUES (1, 'a')");
+          throw new Error('nope');
+        }),
+      ).toThrow('nope');
       expect(db.inTransaction).toBe(false);
       db.exec("INSERT INTO t VALUES (2, 'b')");
     });
@@ -75,7 +83,10 @@ describe('withContext', () => {
 
   test('plain SQL from the sqlite3 shell sets the context for its transaction only', () => {
     const file = setup();
-    sqliteShell(file, "BEGIN; INSERT INTO audite_context (actor, reason) VALUES ('dba', 'hotfix'); INSERT INTO t VALUES (1, 'a'); UPDATE t SET v = 'b'; DELETE FROM audite_context; COMMIT; INSERT INTO t VALUES (2, 'later');");
+    sqliteShell(
+      file,
+      "BEGIN; INSERT INTO audite_context (actor, reason) VALUES ('dba', 'hotfix'); INSERT INTO t VALUES (1, 'a'); UPDATE t SET v = 'b'; DELETE FROM audite_context; COMMIT; INSERT INTO t VALUES (2, 'later');",
+    );
     sqliteShell(file, "INSERT INTO u VALUES ('other process');");
     expect(contexts(file)).toEqual([{ actor: 'dba', reason: 'hotfix' }, { actor: 'dba', reason: 'hotfix' }, null, null]);
   });
@@ -89,7 +100,7 @@ describe('no leak between processes', () => {
     child.kill('SIGKILL');
     await exited(child);
     sqliteShell(file, "INSERT INTO t (v) VALUES ('after kill');");
-    python(file, "import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute(\"INSERT INTO u VALUES ('py')\")\ndb.commit()");
+    python(file, 'import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute("INSERT INTO u VALUES (\'py\')")\ndb.commit()');
     expect(feed(file).map((r) => [r.type, r.context])).toEqual([
       ['t.created', null],
       ['u.created', null],

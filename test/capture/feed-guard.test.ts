@@ -46,13 +46,18 @@ describe('feed id guard', () => {
     expect(feed(file).map((r) => r.id)).toEqual([10, 11, 12]);
   });
 
-  test('--autoincrement creates audite\'s DDL and no guard triggers', () => {
+  test("--autoincrement creates audite's DDL and no guard triggers", () => {
     const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY, v);');
     enableFile(file, { autoincrement: true });
-    const objects = withDb(file, (db) => db.prepare("SELECT name, sql FROM sqlite_schema WHERE name LIKE 'audite_changefeed%'").all() as { name: string; sql: string }[]);
+    const objects = withDb(
+      file,
+      (db) => db.prepare("SELECT name, sql FROM sqlite_schema WHERE name LIKE 'audite_changefeed%'").all() as { name: string; sql: string }[],
+    );
     expect(objects.find((o) => o.name === 'audite_changefeed')?.sql).toMatch(/AUTOINCREMENT/);
     expect(objects.filter((o) => o.name.endsWith('_trigger'))).toEqual([]);
-    withDb(file, (db) => db.exec('INSERT INTO t VALUES (1, 1); INSERT INTO t VALUES (2, 2); DELETE FROM audite_changefeed WHERE id = 2; INSERT INTO t VALUES (3, 3);'));
+    withDb(file, (db) =>
+      db.exec('INSERT INTO t VALUES (1, 1); INSERT INTO t VALUES (2, 2); DELETE FROM audite_changefeed WHERE id = 2; INSERT INTO t VALUES (3, 3);'),
+    );
     expect(feed(file).map((r) => r.id)).toEqual([1, 3]);
     // Re-running without the flag keeps the feed as it is.
     expect(enableFile(file).upToDate).toBe(true);
@@ -61,7 +66,9 @@ describe('feed id guard', () => {
   test('--history-indexes adds the (source, subject, id) and (time, id) indexes', () => {
     const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY, v);');
     enableFile(file, { historyIndexes: true });
-    const indexes = withDb(file, (db) => db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audite_changefeed' ORDER BY name").all());
+    const indexes = withDb(file, (db) =>
+      db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audite_changefeed' ORDER BY name").all(),
+    );
     expect(indexes).toEqual([{ name: 'audite_changefeed_source_subject_id_idx' }, { name: 'audite_changefeed_time_id_idx' }]);
   });
 });

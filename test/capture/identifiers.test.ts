@@ -30,7 +30,10 @@ function writeAll(file: string): void {
   withDb(file, (db) => {
     for (const t of NASTY_TABLES) {
       const cols = [`key ${t}`, ...NASTY_COLUMNS].map(quoteIdent).join(', ');
-      db.prepare(`INSERT INTO ${quoteIdent(t)} (${cols}) VALUES (${['?', ...NASTY_COLUMNS.map(() => '?')].join(', ')})`).run(`k'"${t}`, ...NASTY_COLUMNS.map((c) => `v ${c}`));
+      db.prepare(`INSERT INTO ${quoteIdent(t)} (${cols}) VALUES (${['?', ...NASTY_COLUMNS.map(() => '?')].join(', ')})`).run(
+        `k'"${t}`,
+        ...NASTY_COLUMNS.map((c) => `v ${c}`),
+      );
       db.prepare(`UPDATE ${quoteIdent(t)} SET ${quoteIdent("it's")} = 'changed'`).run();
       db.prepare(`DELETE FROM ${quoteIdent(t)}`).run();
     }
@@ -69,7 +72,10 @@ describe('odd identifiers', () => {
     const file = nastyDb();
     enableFile(file);
     const t = 'x"; DROP TABLE victim; --';
-    sqliteShell(file, `INSERT INTO ${quoteIdent(t)} (${quoteIdent('key ' + t)}, ${quoteIdent("it's")}) VALUES (${quoteString("shell'key")}, 1); DELETE FROM ${quoteIdent(t)};`);
+    sqliteShell(
+      file,
+      `INSERT INTO ${quoteIdent(t)} (${quoteIdent('key ' + t)}, ${quoteIdent("it's")}) VALUES (${quoteString("shell'key")}, 1); DELETE FROM ${quoteIdent(t)};`,
+    );
     expect(feed(file).map((r) => [r.source, r.subject, r.type])).toEqual([
       [t, "shell'key", `${t}.created`],
       [t, "shell'key", `${t}.deleted`],

@@ -32,7 +32,11 @@ CREATE INDEX IF NOT EXISTS "audite_changefeed_time_id_idx" ON "audite_changefeed
 function auditeTriggers(table: string, columns: string[], key: string[]): string {
   const obj = (ref: string): string =>
     `json_object(${columns.map((c) => `'${c}', CASE WHEN typeof(${ref}."${c}") = 'blob' THEN hex(${ref}."${c}") ELSE ${ref}."${c}" END`).join(', ')})`;
-  const data = { INSERT: `json_object('new', ${obj('NEW')})`, UPDATE: `json_object('new', ${obj('NEW')}, 'old', ${obj('OLD')})`, DELETE: `json_object('old', ${obj('OLD')})` };
+  const data = {
+    INSERT: `json_object('new', ${obj('NEW')})`,
+    UPDATE: `json_object('new', ${obj('NEW')}, 'old', ${obj('OLD')})`,
+    DELETE: `json_object('old', ${obj('OLD')})`,
+  };
   return (['INSERT', 'UPDATE', 'DELETE'] as const)
     .map((event) => {
       const ref = event === 'DELETE' ? 'OLD' : 'NEW';
@@ -75,20 +79,29 @@ describe('database enabled by Python audite', () => {
     const result = enableFile(file);
     expect(result.tables.sort()).toEqual(['post', 'tag']);
 
-    const schema = withDb(file, (db) => db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'post' ORDER BY name").all() as { name: string; sql: string }[]);
+    const schema = withDb(
+      file,
+      (db) =>
+        db.prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'post' ORDER BY name").all() as { name: string; sql: string }[],
+    );
     expect(schema.map((t) => t.name)).toContain('audite_audit_post_insert_trigger');
     // Ours, not audite's: ours record the who/why context.
     for (const t of schema.filter((r) => /_(insert|update|delete)_trigger$/.test(r.name))) expect(t.sql).toContain('audite_context');
 
     const feedSql = withDb(file, (db) => (db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'audite_changefeed'").get() as { sql: string }).sql);
     expect(feedSql).toMatch(/AUTOINCREMENT/);
-    const columns = withDb(file, (db) => (db.prepare("SELECT name FROM pragma_table_info('audite_changefeed')").all() as { name: string }[]).map((c) => c.name));
+    const columns = withDb(file, (db) =>
+      (db.prepare("SELECT name FROM pragma_table_info('audite_changefeed')").all() as { name: string }[]).map((c) => c.name),
+    );
     expect(columns).toEqual(['id', 'source', 'subject', 'type', 'time', 'specversion', 'data', 'context']);
 
     // Writes from three clients: each change once.
     withDb(file, (db) => db.exec("INSERT INTO post VALUES (2, 'two', 'b'); UPDATE tag SET color = '#e00' WHERE name = 'red';"));
     sqliteShell(file, "INSERT INTO tag VALUES ('blue', '#00f'); DELETE FROM post WHERE id = 2;");
-    python(file, "import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute(\"UPDATE post SET title = 'x' WHERE id = 99\")\ndb.execute(\"INSERT INTO post VALUES (3, 'py', NULL)\")\ndb.commit()");
+    python(
+      file,
+      'import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute("UPDATE post SET title = \'x\' WHERE id = 99")\ndb.execute("INSERT INTO post VALUES (3, \'py\', NULL)")\ndb.commit()',
+    );
 
     const after = feed(file);
     expect(after.slice(0, before.length)).toEqual(before.map((r) => ({ ...r, context: null })));

@@ -62,7 +62,10 @@ describe("audite's README quick start", () => {
   test('sqlite3 shell (SQLite 3.40) writer, one process per statement as in the README', () => {
     const file = createDb(SCHEMA);
     enableFile(file);
-    for (const statement of WRITES.split(';').map((s) => s.trim()).filter(Boolean)) sqliteShell(file, `${statement};`);
+    for (const statement of WRITES.split(';')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      sqliteShell(file, `${statement};`);
     expect(events(file)).toEqual(EXPECTED);
     checkCloudEvents(file);
     // The shell reads the view too, with its own SQLite.

@@ -45,7 +45,9 @@ describe('INSERT OR REPLACE', () => {
 
   test('a multi-row REPLACE records each replaced row once', () => {
     const file = setup();
-    withDb(file, (db) => db.exec("INSERT INTO item VALUES (1, 'a', 1), (2, 'b', 2); INSERT OR REPLACE INTO item VALUES (1, 'A', 1), (3, 'C', 3), (2, 'B', 2);"));
+    withDb(file, (db) =>
+      db.exec("INSERT INTO item VALUES (1, 'a', 1), (2, 'b', 2); INSERT OR REPLACE INTO item VALUES (1, 'A', 1), (3, 'C', 3), (2, 'B', 2);"),
+    );
     expect(types(file)).toEqual(['item.created 1', 'item.created 2', 'item.deleted 1', 'item.created 1', 'item.created 3', 'item.deleted 2', 'item.created 2']);
   });
 
@@ -76,7 +78,9 @@ describe('INSERT OR REPLACE', () => {
 
   test('an auto-numbered insert next to a row with id -1 records no bogus deletion', () => {
     const file = setup();
-    withDb(file, (db) => db.exec("INSERT INTO item VALUES (-1, 'minus', 0); INSERT INTO item (name) VALUES ('auto'); INSERT INTO item (name) VALUES ('auto2');"));
+    withDb(file, (db) =>
+      db.exec("INSERT INTO item VALUES (-1, 'minus', 0); INSERT INTO item (name) VALUES ('auto'); INSERT INTO item (name) VALUES ('auto2');"),
+    );
     expect(types(file)).toEqual(['item.created -1', 'item.created 0', 'item.created 1']);
     expect(staged(file)).toBe(0);
   });
@@ -84,7 +88,11 @@ describe('INSERT OR REPLACE', () => {
 
 test('a stage table made by an earlier audite (no rid column) is brought up to date', () => {
   const file = setup();
-  withDb(file, (db) => db.exec("DROP TABLE audite_replaced; CREATE TABLE audite_replaced (source TEXT NOT NULL, subject TEXT NOT NULL, data JSON, PRIMARY KEY (source, subject)) WITHOUT ROWID;"));
+  withDb(file, (db) =>
+    db.exec(
+      'DROP TABLE audite_replaced; CREATE TABLE audite_replaced (source TEXT NOT NULL, subject TEXT NOT NULL, data JSON, PRIMARY KEY (source, subject)) WITHOUT ROWID;',
+    ),
+  );
   expect(enableFile(file).statements).toContain('ALTER TABLE "audite_replaced" ADD COLUMN rid INTEGER');
   withDb(file, (db) => db.exec("INSERT INTO item VALUES (1, 'a', 1); REPLACE INTO item VALUES (1, 'b', 1);"));
   expect(types(file)).toEqual(['item.created 1', 'item.deleted 1', 'item.created 1']);

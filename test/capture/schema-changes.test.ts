@@ -100,7 +100,10 @@ describe('schema changes', () => {
     sqliteShell(file, "INSERT INTO fresh VALUES (1); INSERT INTO t2 (a) VALUES ('renamed'); DROP TABLE fresh;");
     expect(types(file)).toEqual(['fresh.created 1', 't2.created 1']);
     expect((await runCli(['enable', file])).stdout).toMatch(/up to date: capturing 1 table/);
-    const triggers = withDb(file, (db) => db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite_audit_%' ORDER BY name").all() as { name: string }[]);
+    const triggers = withDb(
+      file,
+      (db) => db.prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite_audit_%' ORDER BY name").all() as { name: string }[],
+    );
     expect(triggers.every((t) => t.name.startsWith('audite_audit_t2_'))).toBe(true);
   });
 });

@@ -59,7 +59,11 @@ describe('keys', () => {
       { type: 'wr.updated', subject: 'k:7', data: { new: { a: 'k', b: 7, v: 'w' }, old: { a: 'k', b: 7, v: 'v' } } },
       { type: 'wr.deleted', subject: 'k:7', data: { old: { a: 'k', b: 7, v: 'w' } } },
       { type: 'st.created', subject: '1', data: { new: { id: 1, n: 2, r: 2.5, t: 'text', b: '6869', x: '01' } } },
-      { type: 'st.updated', subject: '1', data: { new: { id: 1, n: 2, r: 2.5, t: 'text', b: '6869', x: 'any' }, old: { id: 1, n: 2, r: 2.5, t: 'text', b: '6869', x: '01' } } },
+      {
+        type: 'st.updated',
+        subject: '1',
+        data: { new: { id: 1, n: 2, r: 2.5, t: 'text', b: '6869', x: 'any' }, old: { id: 1, n: 2, r: 2.5, t: 'text', b: '6869', x: '01' } },
+      },
     ]);
   });
 
@@ -103,7 +107,14 @@ describe('wide tables', () => {
       expect(python(file, PY_WIDE, 'wide', String(width)).trim()).toBe('3.40.1');
       sqliteShell(file, `INSERT INTO wide (id, c${width - 1}) VALUES (2, 'shell'); UPDATE wide SET c3 = 3 WHERE id = 2;`);
       const rows = events(file);
-      expect(rows.map((r) => `${r.type} ${r.subject}`)).toEqual(['wide.created 1', 'wide.created 10', 'wide.updated 10', 'wide.deleted 10', 'wide.created 2', 'wide.updated 2']);
+      expect(rows.map((r) => `${r.type} ${r.subject}`)).toEqual([
+        'wide.created 1',
+        'wide.created 10',
+        'wide.updated 10',
+        'wide.deleted 10',
+        'wide.created 2',
+        'wide.updated 2',
+      ]);
       for (const row of rows) {
         const data = row.data as Record<string, Record<string, unknown>>;
         for (const image of Object.values(data)) {
@@ -123,7 +134,10 @@ describe('wide tables', () => {
     enableFile(file, { skipNoopUpdates: true });
     withDb(file, (db) => db.exec("INSERT INTO wide (id, c1999) VALUES (1, 'z'); UPDATE wide SET c1999 = 'z'; UPDATE wide SET c1999 = 'y';"));
     sqliteShell(file, "UPDATE wide SET c1 = NULL; UPDATE wide SET c1000 = 'shell';");
-    python(file, "import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1], isolation_level=None)\ndb.execute(\"UPDATE wide SET c1999 = 'y'\")\ndb.execute(\"UPDATE wide SET c1999 = 'py'\")");
+    python(
+      file,
+      'import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1], isolation_level=None)\ndb.execute("UPDATE wide SET c1999 = \'y\'")\ndb.execute("UPDATE wide SET c1999 = \'py\'")',
+    );
     expect(types(file)).toEqual(['wide.created 1', 'wide.updated 1', 'wide.updated 1', 'wide.updated 1']);
     expect(feed(file).map((r) => (JSON.parse(r.data) as { new: Record<string, unknown> }).new.c1999)).toEqual(['z', 'y', 'y', 'py']);
   });
@@ -131,13 +145,15 @@ describe('wide tables', () => {
 
 describe('virtual tables', () => {
   test('FTS5 is skipped with a notice; its shadow tables are not captured', () => {
-    const file = createDb("CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE doc_fts USING fts5(body);");
+    const file = createDb('CREATE TABLE doc (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE doc_fts USING fts5(body);');
     const result = enableFile(file);
     expect(result.tables).toEqual(['doc']);
     expect(result.notices.some((n) => n.includes('doc_fts'))).toBe(true);
     withDb(file, (db) => db.exec("INSERT INTO doc VALUES (1, 'hello'); INSERT INTO doc_fts (rowid, body) VALUES (1, 'hello');"));
     expect(types(file)).toEqual(['doc.created 1']);
-    const triggerTables = withDb(file, (db) => db.prepare("SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite_audit_%'").all());
+    const triggerTables = withDb(file, (db) =>
+      db.prepare("SELECT DISTINCT tbl_name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite_audit_%'").all(),
+    );
     expect(triggerTables).toEqual([{ tbl_name: 'doc' }]);
   });
 });

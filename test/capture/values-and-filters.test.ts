@@ -9,7 +9,10 @@ describe('64-bit integers', () => {
     enableFile(file);
     withDb(file, (db) => db.prepare('INSERT INTO n VALUES (?, ?, ?, ?)').run(9007199254740993n, 9223372036854775807n, -9223372036854775808n, 0.1));
     sqliteShell(file, 'INSERT INTO n VALUES (-9223372036854775808, 9007199254740993, -9007199254740993, 1e300);');
-    python(file, 'import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute("UPDATE n SET big = ? WHERE id = ?", (2**63 - 1, 2**53 + 1))\ndb.commit()');
+    python(
+      file,
+      'import sqlite3, sys\ndb = sqlite3.connect(sys.argv[1])\ndb.execute("UPDATE n SET big = ? WHERE id = ?", (2**63 - 1, 2**53 + 1))\ndb.commit()',
+    );
     const rows = feed(file);
     expect(rows[0]?.subject).toBe('9007199254740993');
     expect(rows[0]?.data).toBe('{"new":{"id":9007199254740993,"big":9223372036854775807,"small":-9223372036854775808,"r":0.1}}');
@@ -49,7 +52,10 @@ describe('what is captured', () => {
     const result = await runCli(['enable', file, '--exclude-column', 'account.password_hash', '--exclude-column', 'account.ssn']);
     expect(result.code).toBe(0);
     const write = (): string =>
-      sqliteShell(file, `INSERT INTO account (id, name, password_hash, ssn) VALUES (1, 'ann', '${secret}', '${secret}-ssn'); UPDATE account SET password_hash = '${secret}2'; UPDATE account SET name = 'bob'; REPLACE INTO account (id, name, password_hash, ssn) VALUES (1, 'cy', '${secret}3', 'x'); DELETE FROM account;`);
+      sqliteShell(
+        file,
+        `INSERT INTO account (id, name, password_hash, ssn) VALUES (1, 'ann', '${secret}', '${secret}-ssn'); UPDATE account SET password_hash = '${secret}2'; UPDATE account SET name = 'bob'; REPLACE INTO account (id, name, password_hash, ssn) VALUES (1, 'cy', '${secret}3', 'x'); DELETE FROM account;`,
+      );
     write();
     // A plain re-run (and a schema change forcing a rebuild) must not bring the column back.
     expect((await runCli(['enable', file])).stdout).toMatch(/up to date/);
@@ -81,8 +87,10 @@ describe('what is captured', () => {
   test('--skip-noop-updates: no event for an update that changed nothing; real changes still recorded', () => {
     const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT COLLATE NOCASE, w);');
     enableFile(file, { skipNoopUpdates: true });
-    withDb(file, (db) => db.exec("INSERT INTO t VALUES (1, 'a', NULL); UPDATE t SET v = 'a'; UPDATE t SET w = NULL; UPDATE t SET v = 'A'; UPDATE t SET w = 0;"));
-    sqliteShell(file, "UPDATE t SET v = v; UPDATE t SET w = 1;");
+    withDb(file, (db) =>
+      db.exec("INSERT INTO t VALUES (1, 'a', NULL); UPDATE t SET v = 'a'; UPDATE t SET w = NULL; UPDATE t SET v = 'A'; UPDATE t SET w = 0;"),
+    );
+    sqliteShell(file, 'UPDATE t SET v = v; UPDATE t SET w = 1;');
     expect(events(file).map((e) => [e.type, e.data])).toEqual([
       ['t.created', { new: { id: 1, v: 'a', w: null } }],
       ['t.updated', { new: { id: 1, v: 'A', w: null }, old: { id: 1, v: 'a', w: null } }],

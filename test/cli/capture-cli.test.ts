@@ -64,7 +64,12 @@ describe('status', () => {
     expect(text.stdout).toMatch(/^consumer: +kafka +position 2 +lag 2 /m);
 
     const json = await runCli(['status', file, '--json']);
-    const status = JSON.parse(json.stdout) as { tables: string[]; stale: string[]; feed: { events: number; headId: number }; consumers: { consumer: string; lag: number }[] };
+    const status = JSON.parse(json.stdout) as {
+      tables: string[];
+      stale: string[];
+      feed: { events: number; headId: number };
+      consumers: { consumer: string; lag: number }[];
+    };
     expect(status.tables).toEqual(['t', 'u']);
     expect(status.stale).toEqual(['u']);
     expect(status.feed).toMatchObject({ events: 4, headId: 4 });
@@ -140,7 +145,10 @@ describe('bad input: one line on stderr, non-zero exit, file untouched', () => {
     const file = createDb(SCHEMA);
     enableFile(file);
     sqliteShell(file, 'ALTER TABLE t ADD COLUMN w;');
-    const holder = spawnPython(file, "import sqlite3, sys, time\ndb = sqlite3.connect(sys.argv[1], isolation_level=None)\ndb.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(30)");
+    const holder = spawnPython(
+      file,
+      "import sqlite3, sys, time\ndb = sqlite3.connect(sys.argv[1], isolation_level=None)\ndb.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\ntime.sleep(30)",
+    );
     try {
       await waitForLine(holder, (l) => l === 'locked');
       const before = withDb(file, (db) => JSON.stringify(db.prepare('SELECT sql FROM sqlite_schema ORDER BY name').all()));

@@ -31,7 +31,7 @@ export function registerEnable(program: Command, io: CliIo): void {
     .option('--no-skip-noop-updates', "record every UPDATE (audite's behaviour, the default)")
     .option('--history-indexes', 'index the feed by (source, subject) and time for audit queries (slower writes)')
     .option('--no-history-indexes', 'do not add the history indexes (the default)')
-    .option('--autoincrement', "new feed only: AUTOINCREMENT ids like Python audite (slower writes)")
+    .option('--autoincrement', 'new feed only: AUTOINCREMENT ids like Python audite (slower writes)')
     .option('--no-wal', 'leave the journal mode as it is (default: switch to WAL so the relay never blocks writers)')
     .option('--dry-run', 'print the SQL instead of running it')
     .addOption(busyTimeoutOption())

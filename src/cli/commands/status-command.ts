@@ -20,7 +20,10 @@ export function registerStatus(program: Command, io: CliIo): void {
         print(io.stdout, `tables:    ${status.tables.length === 0 ? '(none)' : status.tables.join(', ')}`);
         print(io.stdout, `stale:     ${status.stale.length === 0 ? '(none)' : `${status.stale.join(', ')}  → run \`audite enable ${file}\``}`);
         for (const problem of status.problems) print(io.stdout, `problem:   ${problem}`);
-        print(io.stdout, `feed:      ${status.feed.events} event(s), head id ${status.feed.headId}, oldest ${status.feed.oldest ?? '-'}, newest ${status.feed.newest ?? '-'}`);
+        print(
+          io.stdout,
+          `feed:      ${status.feed.events} event(s), head id ${status.feed.headId}, oldest ${status.feed.oldest ?? '-'}, newest ${status.feed.newest ?? '-'}`,
+        );
         if (status.consumers.length === 0) print(io.stdout, 'consumers: (none)');
         for (const c of status.consumers) print(io.stdout, `consumer:  ${c.consumer}  position ${c.position}  lag ${c.lag}  updated ${c.updatedAt ?? '-'}`);
       } finally {
