@@ -182,7 +182,7 @@ function median(values: number[]): number {
 }
 
 export async function runCaptureBench(options: { rounds?: number } = {}): Promise<string> {
-  const rounds = options.rounds ?? 5;
+  const rounds = options.rounds ?? 7;
   const dir = mkdtempSync(join(tmpdir(), 'audite-capture-bench-'));
   const started = Date.now();
   try {

@@ -40,9 +40,29 @@ export function sameSpec(a: CaptureSpec | undefined, b: CaptureSpec): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Options given now override the stored ones field by field; the rest stay as stored. */
-export function mergeSpec(stored: CaptureSpec | undefined, given: Partial<CaptureSpec>): CaptureSpec {
+/**
+ * Options given now override the stored ones field by field; the rest stay as
+ * stored. Column exclusions are the exception: they add up, so that excluding
+ * one more column never quietly brings back one excluded earlier. Only
+ * `include` (table → columns) takes an exclusion away.
+ */
+export function mergeSpec(stored: CaptureSpec | undefined, given: Partial<CaptureSpec>, include: Record<string, string[]> = {}): CaptureSpec {
   const base = stored ?? DEFAULT_SPEC;
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  return captureSpecSchema.parse({ ...base, ...defined });
+  const excludeColumns: Record<string, string[]> = {};
+  const add = (table: string, columns: string[]): void => {
+    const key = Object.keys(excludeColumns).find((t) => t.toLowerCase() === table.toLowerCase()) ?? table;
+    const list = (excludeColumns[key] ??= []);
+    for (const column of columns) if (!list.some((c) => c.toLowerCase() === column.toLowerCase())) list.push(column);
+  };
+  for (const [table, columns] of Object.entries(base.excludeColumns)) add(table, columns);
+  for (const [table, columns] of Object.entries(given.excludeColumns ?? {})) add(table, columns);
+  for (const [table, columns] of Object.entries(include)) {
+    const key = Object.keys(excludeColumns).find((t) => t.toLowerCase() === table.toLowerCase());
+    if (key === undefined) continue;
+    const kept = (excludeColumns[key] ?? []).filter((c) => !columns.some((i) => i.toLowerCase() === c.toLowerCase()));
+    if (kept.length > 0) excludeColumns[key] = kept;
+    else delete excludeColumns[key];
+  }
+  return captureSpecSchema.parse({ ...base, ...defined, excludeColumns });
 }

@@ -8,16 +8,21 @@ export interface DisableResult {
 }
 
 /**
- * Removes our triggers; with dropTables also every audite_ table and the view,
- * feed history included. One transaction: all or nothing.
+ * Removes the capture triggers; with dropTables also every audite_ table, view
+ * and trigger, feed history included. One transaction: all or nothing.
  */
 export function disable(db: SqliteDatabase, options: { dropTables?: boolean; dryRun?: boolean } = {}): DisableResult {
   if (db.inTransaction) throw new AuditeError('DB_IN_TRANSACTION', 'cannot disable capture inside an open transaction; COMMIT or ROLLBACK first');
   const rows = db
     .prepare(
-      "SELECT type, name FROM sqlite_schema WHERE (type = 'trigger' AND name LIKE 'audite\\_%' ESCAPE '\\') OR (? AND type IN ('table', 'view') AND name LIKE 'audite\\_%' ESCAPE '\\') ORDER BY type = 'table', name",
+      // Without dropTables the feed stays, and so do its id guards: pruning it by hand
+      // while capture is off must not let a later enable hand out ids a consumer has seen.
+      `SELECT type, name FROM sqlite_schema
+       WHERE (type = 'trigger' AND name LIKE 'audite\\_audit\\_%' ESCAPE '\\')
+          OR (:drop AND type IN ('trigger', 'table', 'view') AND name LIKE 'audite\\_%' ESCAPE '\\')
+       ORDER BY type = 'table', name`,
     )
-    .all(options.dropTables ? 1 : 0) as { type: string; name: string }[];
+    .all({ drop: options.dropTables ? 1 : 0 }) as { type: string; name: string }[];
   const statements = rows.map((r) => `DROP ${r.type.toUpperCase()} IF EXISTS ${q(r.name)}`);
   if (options.dryRun || statements.length === 0) return { statements };
   try {

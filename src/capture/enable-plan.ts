@@ -51,8 +51,9 @@ export function planEnable(db: SqliteDatabase, spec: CaptureSpec, options: { aut
   if (!sameSpec(readStoredSpec(db), spec)) statements.push(storeSpecSql(spec));
 
   const tables = selectTables(db, spec, notices);
+  const exclusions = resolveExclusions(tables, spec);
   const desired: TriggerDef[] = tables.flatMap((t) =>
-    buildTriggers(t, { excludeColumns: new Set(spec.excludeColumns[t.name] ?? []), skipNoopUpdates: spec.skipNoopUpdates }),
+    buildTriggers(t, { excludeColumns: exclusions.get(t.name) ?? new Set(), skipNoopUpdates: spec.skipNoopUpdates }),
   );
   const desiredNames = new Set(desired.map((d) => d.name.toLowerCase()));
   const stale = new Set<string>();
@@ -99,11 +100,19 @@ function selectTables(db: SqliteDatabase, spec: CaptureSpec, notices: string[]):
   chosen = chosen.filter((t) => !excluded.has(t.name.toLowerCase()));
   for (const [table, columns] of Object.entries(spec.excludeColumns)) {
     const info = byName.get(table.toLowerCase());
-    if (info === undefined) throw new AuditeError('UNKNOWN_TABLE', `no table named ${JSON.stringify(table)} for --exclude-column`);
+    const undo = (column: string): string => `\`audite enable --include-column ${table}.${column}\``;
+    if (info === undefined)
+      throw new AuditeError(
+        'UNKNOWN_TABLE',
+        `no table named ${JSON.stringify(table)} for the excluded columns; if it is gone for good, run ${undo(columns[0] ?? '')}`,
+      );
     for (const column of columns) {
-      const col = info.columns.find((c) => c.name === column);
+      const col = findColumn(info, column);
       if (col === undefined)
-        throw new AuditeError('UNKNOWN_COLUMN', `table ${JSON.stringify(table)} has no column named ${JSON.stringify(column)}; check --exclude-column`);
+        throw new AuditeError(
+          'UNKNOWN_COLUMN',
+          `table ${JSON.stringify(table)} has no column named ${JSON.stringify(column)} to exclude; if it was renamed, exclude the new name; if it was dropped, run ${undo(column)}`,
+        );
       if (col.pk > 0)
         throw new AuditeError(
           'INVALID_ARGUMENT',
@@ -116,4 +125,22 @@ function selectTables(db: SqliteDatabase, spec: CaptureSpec, notices: string[]):
     notices.push(`skipped table ${JSON.stringify(t.name)}: it has no primary key and its columns shadow rowid, _rowid_ and oid`);
     return false;
   });
+}
+
+// SQLite matches table and column names case-insensitively; so must the exclusions.
+function findColumn(table: TableInfo, name: string): TableInfo['columns'][number] | undefined {
+  return table.columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+}
+
+/** Excluded columns by their names as the schema spells them (validated by selectTables). */
+function resolveExclusions(tables: TableInfo[], spec: CaptureSpec): Map<string, Set<string>> {
+  const result = new Map<string, Set<string>>();
+  for (const [table, columns] of Object.entries(spec.excludeColumns)) {
+    const info = tables.find((t) => t.name.toLowerCase() === table.toLowerCase());
+    if (info === undefined) continue;
+    const set = result.get(info.name) ?? new Set<string>();
+    for (const column of columns) set.add(findColumn(info, column)?.name ?? column);
+    result.set(info.name, set);
+  }
+  return result;
 }

@@ -11,6 +11,8 @@ export interface EnableOptions extends Partial<CaptureSpec> {
   dryRun?: boolean;
   /** For a new feed: use AUTOINCREMENT ids as Python audite does (slower writes). Default false. */
   autoincrement?: boolean;
+  /** table → columns to capture again after an earlier exclusion (excludeColumns only ever adds). */
+  includeColumns?: Record<string, string[]>;
 }
 
 export interface EnableResult extends EnablePlan {
@@ -32,8 +34,8 @@ export function enable(db: SqliteDatabase, options: EnableOptions = {}): EnableR
   if (db.inTransaction) {
     throw new AuditeError('DB_IN_TRANSACTION', 'cannot enable capture inside an open transaction; COMMIT or ROLLBACK first');
   }
-  const { wal = true, dryRun = false, autoincrement, ...given } = options;
-  const spec = mergeSpec(readStoredSpec(db), given);
+  const { wal = true, dryRun = false, autoincrement, includeColumns, ...given } = options;
+  const spec = mergeSpec(readStoredSpec(db), given, includeColumns);
   const planOptions = autoincrement === undefined ? {} : { autoincrement };
   const wantWal = wal && currentJournalMode(db) !== 'wal';
   let plan = planEnable(db, spec, planOptions);

@@ -2,8 +2,8 @@ import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
 import { CONTEXT_TABLE, FEED_TABLE, REPLACED_TABLE, SPEC_VERSION } from './feed-schema.ts';
 import { isRowidAlias, type ColumnInfo, type TableInfo } from './schema-reader.ts';
 
-export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey';
-export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey'];
+export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey' | 'displace';
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey', 'displace'];
 
 export interface TableCaptureOptions {
   /** Columns whose values never enter the feed. */
@@ -32,7 +32,7 @@ type Ref = 'NEW' | 'OLD' | typeof OLD_ALIAS;
 
 export function buildTriggers(table: TableInfo, options: TableCaptureOptions): TriggerDef[] {
   const b = new Builder(table, options);
-  return [b.insert(), b.update(), b.delete(), b.replace(), b.rekey()];
+  return [b.insert(), b.update(), b.delete(), b.replace(), b.rekey(), b.displace()];
 }
 
 class Builder {
@@ -64,20 +64,13 @@ class Builder {
   }
 
   insert(): TriggerDef {
-    const subject = this.subject('NEW');
-    const staged = `${q(REPLACED_TABLE)} AS ${q(STAGED_ALIAS)}`;
     const rid = this.ridName();
     // In a rowid table a staged row counts only if it is gone (or NEW took its rowid):
     // the BEFORE trigger sees NEW.rowid = -1 for an auto-numbered insert and may stage row -1.
-    const gone =
-      rid === undefined
-        ? ''
-        : ` AND (${q(STAGED_ALIAS)}.rid = NEW.${q(rid)} OR NOT EXISTS (SELECT 1 FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${q(OLD_ALIAS)}.${q(rid)} = ${q(STAGED_ALIAS)}.rid))`;
+    const gone = rid === undefined ? undefined : `${q(STAGED_ALIAS)}.rid = NEW.${q(rid)} OR ${this.stagedRowGone(rid)}`;
     return this.create('insert', 'AFTER INSERT', undefined, [
-      // Rows staged by the replace trigger were removed by INSERT OR REPLACE: record them first.
-      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${staged} WHERE ${q(STAGED_ALIAS)}.source = ${this.source()}${gone} ORDER BY ${q(STAGED_ALIAS)}.subject`,
-      this.clearStage(),
-      this.event(subject, 'created', `json_object('new', ${this.row('NEW')})`),
+      ...this.recordStaged(gone),
+      this.event(this.subject('NEW'), 'created', `json_object('new', ${this.row('NEW')})`),
     ]);
   }
 
@@ -92,6 +85,7 @@ class Builder {
       )}`;
     }
     return this.create('update', 'AFTER UPDATE', when, [
+      ...this.recordStaged(this.displacedGone()),
       this.event(this.subject('NEW'), 'updated', `json_object('new', ${this.row('NEW')}, 'old', ${this.row('OLD')})`),
     ]);
   }
@@ -109,18 +103,21 @@ class Builder {
    * INSERT OR REPLACE removes the rows NEW conflicts with, on the key or any
    * UNIQUE index, without firing DELETE triggers: stage their images for the
    * insert trigger. A trigger cannot know the conflict mode, so an IGNOREd or
-   * UPSERTed insert leaves its stage behind: the insert trigger records only
-   * staged rows that are gone (rowid tables) or the next insert clears the
-   * stage first (WITHOUT ROWID), and the insert trigger clears what it saw.
+   * UPSERTed insert leaves its stage behind: the recording trigger takes only
+   * staged rows that are gone (rowid tables) or the next write clears the
+   * stage first (WITHOUT ROWID), and the recording trigger clears what it saw.
    */
   replace(): TriggerDef {
-    const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${this.conflict()}`;
+    return this.stageConflicts('replace', 'BEFORE INSERT', this.conflict());
+  }
+
+  private stageConflicts(kind: TriggerKind, timing: string, where: string): TriggerDef {
+    const from = `FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${where}`;
     const rid = this.ridName();
     const ridValue = rid === undefined ? 'NULL' : `${q(OLD_ALIAS)}.${q(rid)}`;
-    // A rowid table's insert trigger skips leftovers by rowid; elsewhere the next insert must clear them.
+    // Rowid tables skip leftovers by rowid when recording; elsewhere the next write must clear them.
     const leftovers = rid === undefined ? ` OR EXISTS (SELECT 1 FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()})` : '';
-    const when = `EXISTS (SELECT 1 ${from})${leftovers}`;
-    return this.create('replace', 'BEFORE INSERT', when, [
+    return this.create(kind, timing, `EXISTS (SELECT 1 ${from})${leftovers}`, [
       this.clearStage(),
       `INSERT OR REPLACE INTO ${q(REPLACED_TABLE)} (source, subject, data, rid) SELECT ${this.source()}, ${this.subject(OLD_ALIAS)}, json_object('old', ${this.row(OLD_ALIAS)}), ${ridValue} ${from}`,
     ]);
@@ -152,12 +149,44 @@ class Builder {
   rekey(): TriggerDef {
     const changed = this.keyColumns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)} COLLATE BINARY`).join(' OR ');
     const timing = this.keyIsRowid ? 'AFTER UPDATE' : `AFTER UPDATE OF ${this.keyColumns.map(q).join(', ')}`;
-    const oldSubject = this.subject('OLD');
     return this.create('rekey', timing, changed, [
-      this.event(oldSubject, 'deleted', `json_object('old', ${this.row('OLD')})`),
+      ...this.recordStaged(this.displacedGone()),
+      this.event(this.subject('OLD'), 'deleted', `json_object('old', ${this.row('OLD')})`),
       this.event(this.subject('NEW'), 'created', `json_object('new', ${this.row('NEW')})`),
-      this.unstage(oldSubject),
     ]);
+  }
+
+  /**
+   * UPDATE OR REPLACE (or a constraint declared ON CONFLICT REPLACE) removes
+   * the other rows the updated row now collides with, again without DELETE
+   * triggers: stage them for the update and rekey triggers to record.
+   */
+  displace(): TriggerDef {
+    const rid = this.ridName();
+    const self =
+      rid === undefined ? this.table.primaryKey.map((c) => `${q(OLD_ALIAS)}.${q(c)} = OLD.${q(c)}`).join(' AND ') : `${q(OLD_ALIAS)}.${q(rid)} = OLD.${q(rid)}`;
+    return this.stageConflicts('displace', 'BEFORE UPDATE', `(${this.conflict()}) AND NOT (${self})`);
+  }
+
+  /** In a rowid table, a row staged by displace counts if it is gone, or if the updated row took its rowid. */
+  private displacedGone(): string | undefined {
+    const rid = this.ridName();
+    if (rid === undefined) return undefined;
+    const staged = `${q(STAGED_ALIAS)}.rid`;
+    return `(${staged} = NEW.${q(rid)} AND ${staged} IS NOT OLD.${q(rid)}) OR ${this.stagedRowGone(rid)}`;
+  }
+
+  private stagedRowGone(rid: string): string {
+    return `NOT EXISTS (SELECT 1 FROM ${q(this.table.name)} AS ${q(OLD_ALIAS)} WHERE ${q(OLD_ALIAS)}.${q(rid)} = ${q(STAGED_ALIAS)}.rid)`;
+  }
+
+  /** Record the staged rows of this table (those passing `gone`) as deleted, then clear the stage. */
+  private recordStaged(gone: string | undefined): string[] {
+    const filter = gone === undefined ? '' : ` AND (${gone})`;
+    return [
+      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT source, subject, ${this.type('deleted')}, ${s(SPEC_VERSION)}, data, ${contextExpr} FROM ${q(REPLACED_TABLE)} AS ${q(STAGED_ALIAS)} WHERE ${q(STAGED_ALIAS)}.source = ${this.source()}${filter} ORDER BY ${q(STAGED_ALIAS)}.subject`,
+      this.clearStage(),
+    ];
   }
 
   private source(): string {

@@ -98,6 +98,58 @@ test('a stage table made by an earlier audite (no rid column) is brought up to d
   expect(types(file)).toEqual(['item.created 1', 'item.deleted 1', 'item.created 1']);
 });
 
+describe('UPDATE OR REPLACE', () => {
+  for (const recursive of [false, true]) {
+    test(`a row displaced through a UNIQUE column is recorded as deleted, once (recursive_triggers=${recursive ? 'ON' : 'OFF'})`, () => {
+      const file = setup('CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT UNIQUE, name TEXT);');
+      sqliteShell(
+        file,
+        `PRAGMA recursive_triggers = ${recursive ? 'ON' : 'OFF'}; INSERT INTO user VALUES (1, 'a', 'ann'), (2, 'b', 'bob'); UPDATE OR REPLACE user SET email = 'a' WHERE id = 2;`,
+      );
+      expect(types(file)).toEqual(['user.created 1', 'user.created 2', 'user.deleted 1', 'user.updated 2']);
+      expect(events(file)[2]?.data).toEqual({ old: { id: 1, email: 'a', name: 'ann' } });
+      expect(staged(file)).toBe(0);
+    });
+  }
+
+  test('a key change onto an existing key records the displaced row, then the move', () => {
+    const file = setup();
+    withDb(file, (db) => db.exec("INSERT INTO item VALUES (1, 'one', 1), (2, 'two', 2); UPDATE OR REPLACE item SET id = 1 WHERE id = 2;"));
+    expect(types(file)).toEqual(['item.created 1', 'item.created 2', 'item.deleted 1', 'item.deleted 2', 'item.created 1']);
+    expect(events(file)[2]?.data).toEqual({ old: { id: 1, name: 'one', qty: 1 } });
+  });
+
+  test('a constraint declared ON CONFLICT REPLACE displaces rows on a plain UPDATE (WITHOUT ROWID)', () => {
+    const file = setup('CREATE TABLE slot (k TEXT PRIMARY KEY, seat INT UNIQUE ON CONFLICT REPLACE) WITHOUT ROWID;');
+    withDb(file, (db) =>
+      db.exec("INSERT INTO slot VALUES ('a', 1), ('b', 2); UPDATE slot SET seat = 1 WHERE k = 'b'; UPDATE slot SET seat = 3 WHERE k = 'b';"),
+    );
+    expect(types(file)).toEqual(['slot.created a', 'slot.created b', 'slot.deleted a', 'slot.updated b', 'slot.updated b']);
+  });
+
+  test('UPDATE OR IGNORE that conflicts leaves no bogus event behind', () => {
+    const file = setup('CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT UNIQUE); CREATE TABLE w (k TEXT PRIMARY KEY, u INT UNIQUE) WITHOUT ROWID;');
+    withDb(file, (db) => {
+      db.exec(
+        "INSERT INTO user VALUES (1, 'a'), (2, 'b'); UPDATE OR IGNORE user SET email = 'a' WHERE id = 2; UPDATE user SET email = 'c' WHERE id = 2; INSERT INTO user VALUES (3, 'd');",
+      );
+      db.exec(
+        "INSERT INTO w VALUES ('x', 1), ('y', 2); UPDATE OR IGNORE w SET u = 1 WHERE k = 'y'; UPDATE w SET u = 5 WHERE k = 'y'; INSERT INTO w VALUES ('z', 3);",
+      );
+    });
+    expect(types(file)).toEqual([
+      'user.created 1',
+      'user.created 2',
+      'user.updated 2',
+      'user.created 3',
+      'w.created x',
+      'w.created y',
+      'w.updated y',
+      'w.created z',
+    ]);
+  });
+});
+
 describe('INSERT OR IGNORE and UPSERT', () => {
   test('a conflicting INSERT OR IGNORE records nothing; a later delete + insert of that key has no bogus event', () => {
     const file = setup();

@@ -74,6 +74,40 @@ describe('what is captured', () => {
     expect(data).toEqual({ new: { id: 1, name: 'ann' } });
   });
 
+  test('column exclusions add up across runs; --include-column takes one back', async () => {
+    const file = createDb(SCHEMA);
+    expect((await runCli(['enable', file, '--exclude-column', 'account.password_hash'])).code).toBe(0);
+    // Excluding one more column must not quietly capture the first one again.
+    expect((await runCli(['enable', file, '--exclude-column', 'Account.SSN'])).code).toBe(0);
+    sqliteShell(file, "INSERT INTO account VALUES (1, 'ann', 'h', 's');");
+    expect(events(file).at(-1)?.data).toEqual({ new: { id: 1, name: 'ann' } });
+    expect((await runCli(['enable', file, '--include-column', 'account.ssn'])).code).toBe(0);
+    sqliteShell(file, "INSERT INTO account VALUES (2, 'bob', 'h', 's');");
+    expect(events(file).at(-1)?.data).toEqual({ new: { id: 2, name: 'bob', ssn: 's' } });
+    const notExcluded = await runCli(['enable', file, '--include-column', 'account.name']);
+    expect(notExcluded.code).toBe(64);
+    expect(notExcluded.stderr).toMatch(/not an excluded column/);
+  });
+
+  test('library exclusions match table and column names case-insensitively, as SQLite does', () => {
+    const file = createDb(SCHEMA);
+    enableFile(file, { excludeColumns: { ACCOUNT: ['Password_Hash'] } });
+    withDb(file, (db) => db.exec("INSERT INTO account VALUES (1, 'ann', 'secret', 's')"));
+    expect(feed(file)[0]?.data).not.toContain('secret');
+  });
+
+  test('an excluded column that was dropped blocks enable with an actionable message', async () => {
+    const file = createDb(SCHEMA);
+    expect((await runCli(['enable', file, '--exclude-column', 'account.ssn'])).code).toBe(0);
+    sqliteShell(file, 'ALTER TABLE account DROP COLUMN ssn; ALTER TABLE account ADD COLUMN plan TEXT;');
+    const blocked = await runCli(['enable', file]);
+    expect(blocked.code).toBe(64);
+    expect(blocked.stderr).toMatch(/--include-column account\.ssn/);
+    expect((await runCli(['enable', file, '--include-column', 'account.ssn'])).code).toBe(0);
+    sqliteShell(file, "INSERT INTO account (id, plan) VALUES (1, 'pro');");
+    expect(events(file).at(-1)?.data).toEqual({ new: { id: 1, name: null, password_hash: null, plan: 'pro' } });
+  });
+
   test('a primary-key column cannot be excluded; a column that does not exist is refused', async () => {
     const file = createDb(SCHEMA);
     const pk = await runCli(['enable', file, '--exclude-column', 'session.token']);

@@ -27,8 +27,10 @@ describe('disable', () => {
     expect(result.stdout).toMatch(/^disabled: removed \d+ object/);
     sqliteShell(file, "INSERT INTO t VALUES (2, 'b'); DELETE FROM t;");
     expect(types(file)).toEqual(['t.created 1']);
-    const left = withDb(file, (db) => db.prepare("SELECT type, name FROM sqlite_schema WHERE name LIKE 'audite%' AND type = 'trigger'").all());
-    expect(left).toEqual([]);
+    // Only the feed's id guards stay: pruning by hand while capture is off must still keep the head.
+    const left = withDb(file, (db) => db.prepare("SELECT name FROM sqlite_schema WHERE name LIKE 'audite%' AND type = 'trigger' ORDER BY name").all());
+    expect(left).toEqual([{ name: 'audite_changefeed_fixed_id_trigger' }, { name: 'audite_changefeed_keep_head_trigger' }]);
+    expect(() => sqliteShell(file, 'DELETE FROM audite_changefeed;')).toThrow(/newest change-feed event is kept/);
     expect((await runCli(['disable', file])).stdout).toBe('nothing to remove\n');
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readStoredSpec } from '../../capture/capture-spec.ts';
 import { enable } from '../../capture/enable.ts';
 import { readTables } from '../../capture/schema-reader.ts';
 import { AuditeError } from '../../errors.ts';
@@ -11,6 +12,7 @@ interface EnableFlags {
   table: string[];
   excludeTable: string[];
   excludeColumn: string[];
+  includeColumn: string[];
   skipNoopUpdates?: boolean;
   historyIndexes?: boolean;
   wal: boolean;
@@ -26,7 +28,8 @@ export function registerEnable(program: Command, io: CliIo): void {
     .argument('<db>', 'SQLite database file (must exist)')
     .option('--table <name>', 'capture only this table (repeatable; default: all tables)', collect, [])
     .option('--exclude-table <name>', 'do not capture this table (repeatable)', collect, [])
-    .option('--exclude-column <table.column>', 'never record this column (repeatable)', collect, [])
+    .option('--exclude-column <table.column>', 'never record this column (repeatable; adds to the columns excluded before)', collect, [])
+    .option('--include-column <table.column>', 'record a column excluded before again (repeatable)', collect, [])
     .option('--skip-noop-updates', 'record no event for an UPDATE that changed nothing')
     .option('--no-skip-noop-updates', "record every UPDATE (audite's behaviour, the default)")
     .option('--history-indexes', 'index the feed by (source, subject) and time for audit queries (slower writes)')
@@ -42,6 +45,7 @@ export function registerEnable(program: Command, io: CliIo): void {
           ...(flags.table.length > 0 ? { tables: flags.table } : {}),
           ...(flags.excludeTable.length > 0 ? { excludeTables: flags.excludeTable } : {}),
           ...(flags.excludeColumn.length > 0 ? { excludeColumns: parseColumnFilters(db, flags.excludeColumn) } : {}),
+          ...(flags.includeColumn.length > 0 ? { includeColumns: parseIncludes(db, flags.includeColumn) } : {}),
           ...(flags.skipNoopUpdates === undefined ? {} : { skipNoopUpdates: flags.skipNoopUpdates }),
           ...(flags.historyIndexes === undefined ? {} : { historyIndexes: flags.historyIndexes }),
           ...(flags.autoincrement === undefined ? {} : { autoincrement: flags.autoincrement }),
@@ -74,13 +78,29 @@ function parseColumnFilters(db: SqliteDatabase, values: string[]): Record<string
   for (const value of values) {
     let match: { table: string; column: string } | undefined;
     for (let i = value.indexOf('.'); i > 0; i = value.indexOf('.', i + 1)) {
-      const table = tables.find((t) => t.name === value.slice(0, i));
-      const column = value.slice(i + 1);
-      if (table?.columns.some((c) => c.name === column)) match = { table: table.name, column };
+      const table = tables.find((t) => t.name.toLowerCase() === value.slice(0, i).toLowerCase());
+      const column = table?.columns.find((c) => c.name.toLowerCase() === value.slice(i + 1).toLowerCase());
+      if (table !== undefined && column !== undefined) match = { table: table.name, column: column.name };
     }
     if (match === undefined) {
       throw new AuditeError('UNKNOWN_COLUMN', `--exclude-column ${JSON.stringify(value)} names no column; write it as table.column`);
     }
+    (result[match.table] ??= []).push(match.column);
+  }
+  return result;
+}
+
+/** `table.column` among the columns excluded now (the table or column may be gone from the schema). */
+function parseIncludes(db: SqliteDatabase, values: string[]): Record<string, string[]> {
+  const excluded = Object.entries(readStoredSpec(db)?.excludeColumns ?? {});
+  const result: Record<string, string[]> = {};
+  for (const value of values) {
+    const lower = value.toLowerCase();
+    const match = excluded
+      .flatMap(([table, columns]) => columns.map((column) => ({ table, column })))
+      .find(({ table, column }) => `${table}.${column}`.toLowerCase() === lower);
+    if (match === undefined)
+      throw new AuditeError('UNKNOWN_COLUMN', `--include-column ${JSON.stringify(value)} is not an excluded column; write it as table.column`);
     (result[match.table] ??= []).push(match.column);
   }
   return result;
