@@ -3,7 +3,7 @@ import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { readStoredSpec, sameSpec, storeSpecSql, type CaptureSpec } from './capture-spec.ts';
 import { guardTriggers } from './feed-guard.ts';
-import { addContextColumn, addReplacedRidColumn, FEED_TABLE, feedObjects, REPLACED_TABLE } from './feed-schema.ts';
+import { addContextColumn, addReplacedRidColumn, FEED_TABLE, feedObjects, historyIndexes, REPLACED_TABLE } from './feed-schema.ts';
 import { isInternalTable, readTables, type TableInfo } from './schema-reader.ts';
 import { buildTriggers, type TriggerDef } from './trigger-builder.ts';
 
@@ -34,13 +34,15 @@ export function planEnable(db: SqliteDatabase, spec: CaptureSpec, options: { aut
 
   const feedRow = byName.get(FEED_TABLE);
   const autoincrement = feedRow?.sql ? /AUTOINCREMENT/i.test(feedRow.sql) : (options.autoincrement ?? false);
-  for (const object of feedObjects({ historyIndexes: spec.historyIndexes, autoincrement })) {
+  for (const object of feedObjects({ autoincrement })) {
     if (!byName.has(object.name)) statements.push(object.sql);
   }
   if (feedRow !== undefined) {
     const hasContext = db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'context'`).get(FEED_TABLE) !== undefined;
     if (!hasContext) statements.push(addContextColumn);
   }
+  // After the context column: the actor index is on it.
+  if (spec.historyIndexes) for (const index of historyIndexes) if (!byName.has(index.name)) statements.push(index.sql);
   if (byName.has(REPLACED_TABLE)) {
     const hasRid = db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'rid'`).get(REPLACED_TABLE) !== undefined;
     if (!hasRid) statements.push(addReplacedRidColumn);

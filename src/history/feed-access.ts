@@ -25,9 +25,6 @@ export function feedColumns(shape: FeedShape): string {
   return `id, source, subject, type, time, data, ${shape.hasContext ? 'context' : 'NULL AS context'}`;
 }
 
-/** The expression the actor index is built on; queries must spell it exactly so to use the index. */
-export const ACTOR_EXPR = "json_extract(context, '$.actor')";
-
 /**
  * The table's name as the feed spells it (SQLite names are case-insensitive).
  * A dropped table still has a history, so a name known only to the feed is fine.

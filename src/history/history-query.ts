@@ -3,7 +3,8 @@ import { AuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { decodeEvent, type AuditEvent, type ChangeOp, type FeedRow } from './audit-event.ts';
-import { ACTOR_EXPR, assertKeyExists, feedColumns, readFeedShape, resolveTable, type FeedShape } from './feed-access.ts';
+import { ACTOR_EXPR } from '../capture/feed-schema.ts';
+import { assertKeyExists, feedColumns, readFeedShape, resolveTable, type FeedShape } from './feed-access.ts';
 import { touchesAny } from './row-diff.ts';
 
 export interface HistoryFilter {

@@ -63,12 +63,16 @@ describe('feed id guard', () => {
     expect(enableFile(file).upToDate).toBe(true);
   });
 
-  test('--history-indexes adds the (source, subject, id) and (time, id) indexes', () => {
+  test('--history-indexes adds the (source, subject, id), (time, id) and actor indexes', () => {
     const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY, v);');
     enableFile(file, { historyIndexes: true });
     const indexes = withDb(file, (db) =>
       db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audite_changefeed' ORDER BY name").all(),
     );
-    expect(indexes).toEqual([{ name: 'audite_changefeed_source_subject_id_idx' }, { name: 'audite_changefeed_time_id_idx' }]);
+    expect(indexes).toEqual([
+      { name: 'audite_changefeed_actor_time_idx' },
+      { name: 'audite_changefeed_source_subject_id_idx' },
+      { name: 'audite_changefeed_time_id_idx' },
+    ]);
   });
 });
