@@ -2,8 +2,8 @@ import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
 import { CONTEXT_TABLE, FEED_TABLE, REPLACED_TABLE, SPEC_VERSION } from './feed-schema.ts';
 import { isRowidAlias, type ColumnInfo, type TableInfo } from './schema-reader.ts';
 
-export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey' | 'displace';
-export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey', 'displace'];
+export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey' | 'displace' | 'displaced';
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey', 'displace', 'displaced'];
 
 export interface TableCaptureOptions {
   /** Columns whose values never enter the feed. */
@@ -32,7 +32,7 @@ type Ref = 'NEW' | 'OLD' | typeof OLD_ALIAS;
 
 export function buildTriggers(table: TableInfo, options: TableCaptureOptions): TriggerDef[] {
   const b = new Builder(table, options);
-  return [b.insert(), b.update(), b.delete(), b.replace(), b.rekey(), b.displace()];
+  return [b.insert(), b.update(), b.delete(), b.replace(), b.rekey(), b.displace(), b.displaced()];
 }
 
 class Builder {
@@ -84,8 +84,8 @@ class Builder {
         'OR',
       )}`;
     }
+    // One statement: rows an UPDATE OR REPLACE displaced are recorded by the displaced trigger.
     return this.create('update', 'AFTER UPDATE', when, [
-      ...this.recordStaged(this.displacedGone()),
       this.event(this.subject('NEW'), 'updated', `json_object('new', ${this.row('NEW')}, 'old', ${this.row('OLD')})`),
     ]);
   }
@@ -165,7 +165,30 @@ class Builder {
     const rid = this.ridName();
     const self =
       rid === undefined ? this.table.primaryKey.map((c) => `${q(OLD_ALIAS)}.${q(c)} = OLD.${q(c)}`).join(' AND ') : `${q(OLD_ALIAS)}.${q(rid)} = OLD.${q(rid)}`;
-    return this.stageConflicts('displace', 'BEFORE UPDATE', `(${this.conflict()}) AND NOT (${self})`);
+    return this.stageConflicts('displace', `BEFORE ${this.uniqueUpdate()}`, `(${this.conflict()}) AND NOT (${self})`);
+  }
+
+  /**
+   * Records what displace staged. A displaced row has another subject than the
+   * updated one, so its event may come before or after the update's; when the
+   * key changes, rekey (which also records the stage) may fire first: whichever
+   * runs first records and clears, the other finds nothing.
+   */
+  displaced(): TriggerDef {
+    return this.create('displaced', `AFTER ${this.uniqueUpdate()}`, undefined, this.recordStaged(this.displacedGone()));
+  }
+
+  /**
+   * Only an UPDATE that assigns a column of some unique key can collide with
+   * another row, and SQLite checks `UPDATE OF` when it compiles the statement:
+   * updates of other columns never run these triggers at all.
+   */
+  private uniqueUpdate(): string {
+    const columns = new Set<string>(this.keyColumns);
+    const rid = this.ridName();
+    if (rid !== undefined) columns.add(rid);
+    for (const key of this.table.uniqueKeys) for (const c of key.columns) columns.add(c.name);
+    return `UPDATE OF ${[...columns].map(q).join(', ')}`;
   }
 
   /** In a rowid table, a row staged by displace counts if it is gone, or if the updated row took its rowid. */
