@@ -75,6 +75,15 @@ export const kafkaSinkSchema = z
   })
   .strict();
 
+/** `forever`, or a duration: 30s, 15m, 12h, 7d, 2w. */
+export const RETENTION_WINDOW = /^(forever|\d{1,9}(s|m|h|d|w))$/;
+
+const retentionWindow = z
+  .string()
+  .regex(RETENTION_WINDOW, 'forever, or a duration such as 30s, 15m, 12h, 7d, 2w')
+  .default('forever')
+  .describe('prune events every consumer has acknowledged once they are older than this; forever keeps the whole feed (it is also the audit history)');
+
 export const sinkSchema = z.discriminatedUnion('type', [stdoutSinkSchema, fileSinkSchema, httpSinkSchema, kafkaSinkSchema]);
 
 export const configSchema = z
@@ -107,8 +116,27 @@ export const configSchema = z
       .prefault({}),
     ops: z
       .object({
-        port: z.number().int().min(0).max(65535).nullable().default(null).describe('port for /healthz, /readyz and /metrics; null disables'),
-        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).nullable().default(null).describe('port for /healthz, /readyz and /metrics; null disables, 0 picks a free port'),
+        host: z.string().default('127.0.0.1').describe('interface to bind; the default keeps the endpoint off the network'),
+      })
+      .strict()
+      .prefault({}),
+    retention: z
+      .object({
+        keep: retentionWindow,
+        intervalMs: z.number().int().positive().default(60_000).describe('how often the daemon prunes (when keep is not forever)'),
+        batchSize: z.number().int().positive().max(100_000).default(1000).describe('events deleted per write transaction'),
+        pauseMs: z.number().int().nonnegative().max(10_000).default(10).describe("pause between two delete transactions, so the app's writers get the lock"),
+      })
+      .strict()
+      .prefault({}),
+    schema: z
+      .object({
+        autoRefresh: z
+          .boolean()
+          .default(false)
+          .describe('rebuild stale triggers (and, in all-tables mode, capture new tables) as soon as the schema changes, as `audite enable` would'),
+        checkIntervalMs: z.number().int().positive().default(1000).describe('how often the daemon compares PRAGMA schema_version'),
       })
       .strict()
       .prefault({}),

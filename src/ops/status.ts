@@ -1,24 +1,34 @@
 import { readStoredSpec, DEFAULT_SPEC } from '../capture/capture-spec.ts';
 import { planEnable } from '../capture/enable-plan.ts';
-import { CURSOR_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
+import { FEED_TABLE } from '../capture/feed-schema.ts';
+import { readSnapshotState } from '../capture/snapshot-progress.ts';
 import { AuditeError, isAuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import { readConsumerReports, type ConsumerReport } from './consumer-status.ts';
 
-export interface ConsumerStatus {
-  consumer: string;
-  position: number;
+export interface ConsumerStatus extends Omit<ConsumerReport, 'lagEvents'> {
   /** Events in the feed past this consumer's position. */
   lag: number;
-  updatedAt: string | null;
+}
+
+export interface SnapshotStatus {
+  id: string;
+  tables: string[];
+  rows: number;
+  startedAt: string;
+  /** null while unfinished: `audite snapshot` resumes it. */
+  finishedAt: string | null;
 }
 
 export interface Status {
   tables: string[];
   stale: string[];
   problems: string[];
-  feed: { events: number; headId: number; oldest: string | null; newest: string | null };
+  feed: { events: number; headId: number; oldestId: number | null; oldest: string | null; newest: string | null };
   consumers: ConsumerStatus[];
+  /** The last snapshot run, if any. */
+  snapshot: SnapshotStatus | null;
 }
 
 export function assertEnabled(db: SqliteDatabase): void {
@@ -43,28 +53,26 @@ export function readStatus(db: SqliteDatabase): Status {
     problems.push(error.message);
   }
   const feed = db
-    .prepare(`SELECT count(*) AS events, coalesce(max(id), 0) AS headId, min(time) AS oldest, max(time) AS newest FROM ${q(FEED_TABLE)}`)
-    .get() as { events: number; headId: number; oldest: number | null; newest: number | null };
-  const consumers = tableExists(db, CURSOR_TABLE)
-    ? (
-        db.prepare(`SELECT consumer, position, updated_at AS updatedAt FROM ${q(CURSOR_TABLE)} ORDER BY consumer`).all() as {
-          consumer: string;
-          position: number;
-          updatedAt: number | null;
-        }[]
-      ).map((c) => ({
-        consumer: c.consumer,
-        position: c.position,
-        lag: (db.prepare(`SELECT count(*) AS n FROM ${q(FEED_TABLE)} WHERE id > ?`).get(c.position) as { n: number }).n,
-        updatedAt: c.updatedAt === null ? null : new Date(c.updatedAt).toISOString(),
-      }))
-    : [];
+    .prepare(`SELECT count(*) AS events, coalesce(max(id), 0) AS headId, min(id) AS oldestId, min(time) AS oldest, max(time) AS newest FROM ${q(FEED_TABLE)}`)
+    .get() as { events: number; headId: number; oldestId: number | null; oldest: number | null; newest: number | null };
+  const consumers = readConsumerReports(db, feed.headId, { exactLag: true }).map(({ lagEvents, ...c }) => ({ ...c, lag: lagEvents }));
+  const run = readSnapshotState(db);
   return {
     tables,
     stale,
     problems,
-    feed: { events: feed.events, headId: feed.headId, oldest: isoOrNull(feed.oldest), newest: isoOrNull(feed.newest) },
+    feed: { events: feed.events, headId: feed.headId, oldestId: feed.oldestId, oldest: isoOrNull(feed.oldest), newest: isoOrNull(feed.newest) },
     consumers,
+    snapshot:
+      run === undefined
+        ? null
+        : {
+            id: run.id,
+            tables: run.tables,
+            rows: run.rows,
+            startedAt: new Date(run.startedAt).toISOString(),
+            finishedAt: run.finishedAt === null ? null : new Date(run.finishedAt).toISOString(),
+          },
   };
 }
 

@@ -1,12 +1,13 @@
 import type { Config } from '../config/config-schema.ts';
 import { AuditeError } from '../errors.ts';
 import { createEventBuilder } from '../events/cloudevent-builder.ts';
+import { startDaemonOps, type DaemonOps } from '../ops/daemon-ops.ts';
 import { createSink } from '../sinks/create-sink.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { FeedBackend } from '../source/change-source.ts';
 import { openSqliteBackend } from '../source/sqlite-backend.ts';
 import { runConsumer, type ConsumerOutcome } from './consumer.ts';
-import type { ConsumerObserver } from './consumer-observer.ts';
+import { combineObservers, type ConsumerObserver } from './consumer-observer.ts';
 import type { Logger } from './logger.ts';
 
 export interface RelayDeps {
@@ -15,7 +16,7 @@ export interface RelayDeps {
   observer?: ConsumerObserver;
   /** Where stdout sinks write (the CLI passes process.stdout). */
   stdout: NodeJS.WritableStream;
-  /** Opens the database side; defaults to SQLite. */
+  /** Opens the database side; defaults to SQLite. The ops side (metrics, retention, schema watch) runs only with the default. */
   openBackend?: (config: Config) => FeedBackend;
 }
 
@@ -28,6 +29,8 @@ export interface ConsumerInfo {
 export interface Relay {
   readonly consumers: readonly ConsumerInfo[];
   readonly backend: FeedBackend;
+  /** The ops endpoint, retention and schema watch (SQLite backend only). */
+  readonly ops: DaemonOps | undefined;
   /** Resolves when every consumer has ended (stopped or halted). */
   readonly done: Promise<ConsumerOutcome[]>;
   /** Graceful stop: in-flight batches get `shutdown.graceMs` to be acknowledged, then are abandoned. Idempotent. */
@@ -46,9 +49,19 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   const names = consumerNames(config);
   const backend = (deps.openBackend ?? defaultBackend)(config);
   const sinks: Sink[] = [];
+  // Bound once the ops side exists; sinks report retries through it.
+  let observer: ConsumerObserver = deps.observer ?? {};
+  let ops: DaemonOps | undefined;
+  const consumers: ConsumerInfo[] = [];
   try {
     for (const [i, sinkConfig] of config.sinks.entries()) {
-      sinks.push(await createSink(sinkConfig, { logger: deps.logger.child({ consumer: names[i] }), env: deps.env, stdout: deps.stdout }));
+      const name = names[i] as string;
+      sinks.push(await createSink(sinkConfig, { logger: deps.logger.child({ consumer: name }), env: deps.env, stdout: deps.stdout, onRetry: () => observer.retried?.(name) }));
+    }
+    consumers.push(...sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined })));
+    if (deps.openBackend === undefined) {
+      ops = await startDaemonOps({ config, logger: deps.logger, consumers });
+      observer = combineObservers(ops.observer, deps.observer);
     }
   } catch (error) {
     await Promise.allSettled(sinks.map((s) => s.close()));
@@ -58,7 +71,6 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   const stopController = new AbortController();
   const abortController = new AbortController();
   const buildEvent = createEventBuilder({ sourceTemplate: config.cloudevents.source });
-  const consumers: ConsumerInfo[] = sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined }));
   // Per consumer, so a stop can abandon at once the batches whose sink is failing anyway.
   const abandon = consumers.map(() => new AbortController());
   deps.logger.info({ database: config.database, consumers: names }, 'relay started');
@@ -78,7 +90,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
           startFrom: config.source.startFrom,
           policy: sinkConfig?.onPermanentFailure ?? 'halt',
           logger: deps.logger.child({ consumer: info.name }),
-          ...(deps.observer ? { observer: deps.observer } : {}),
+          observer,
         },
         { stop: stopController.signal, abort: AbortSignal.any([abortController.signal, (abandon[i] as AbortController).signal]) },
       );
@@ -90,6 +102,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      ops?.markStopping();
       stopController.abort(new Error('relay stopping'));
       // A sink in retry backoff has nothing in flight worth waiting for: its batch is redelivered next start.
       consumers.forEach((c, i) => {
@@ -100,6 +113,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
         await done.catch(() => {});
       } finally {
         clearTimeout(grace);
+        await ops?.close().catch((error: unknown) => deps.logger.warn({ err: error }, 'closing the ops side failed'));
         await Promise.allSettled(sinks.map((s) => s.close()));
         await backend.close();
         deps.logger.info({}, 'relay stopped');
@@ -107,7 +121,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
     })();
     return stopping;
   };
-  return { consumers, backend, done, stop };
+  return { consumers, backend, ops, done, stop };
 }
 
 function defaultBackend(config: Config): FeedBackend {

@@ -52,6 +52,8 @@ export interface SinkLogger {
 export interface HttpSinkDeps {
   logger?: SinkLogger;
   fetch?: typeof globalThis.fetch;
+  /** Called for each failed attempt that will be retried (the relay counts them for /metrics). */
+  onRetry?: () => void;
   /** Clock for webhook-timestamp and HTTP-date Retry-After, in ms. */
   now?: () => number;
 }
@@ -150,8 +152,10 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
   function onFailedAttempt({ error, attempt: n, willRetry, delayMs }: FailedAttempt): void {
     if (!(error instanceof RetryableDeliveryError)) return;
     const fields = { sink: 'http', target: target.display, attempt: n, status: error.status, reason: error.message };
-    if (willRetry) log.warn({ ...fields, retryInMs: delayMs }, 'HTTP delivery failed, retrying');
-    else log.warn(fields, 'HTTP delivery failed, giving up');
+    if (willRetry) {
+      deps.onRetry?.();
+      log.warn({ ...fields, retryInMs: delayMs }, 'HTTP delivery failed, retrying');
+    } else log.warn(fields, 'HTTP delivery failed, giving up');
   }
 
   function deliver(message: HttpMessage, webhookId: string, position: number | undefined, signal: AbortSignal) {

@@ -13,6 +13,8 @@ interface RunFlags {
   sourceTemplate?: string;
   logLevel?: string;
   opsPort?: string;
+  retention?: string;
+  autoRefresh?: boolean;
 }
 
 export function registerRun(program: Command, io: CliIo): void {
@@ -29,6 +31,8 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--source-template <template>', 'CloudEvents source, e.g. sqlite://billing/{table}')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
     .option('--ops-port <port>', 'serve /healthz, /readyz and /metrics on 127.0.0.1:<port>')
+    .option('--retention <window>', 'prune acknowledged events older than this (e.g. 7d; default forever)')
+    .option('--auto-refresh', 'rebuild stale capture triggers when the schema changes, as `audite enable` would')
     .action(async (db: string | undefined, flags: RunFlags) => {
       const config = loadConfig({ file: flags.config ?? io.env.AUDITE_CONFIG, env: io.env, flags: runFlagsToLayer(db, flags) });
       await runRelayUntilSignal(config, io);
@@ -44,6 +48,8 @@ export function runFlagsToLayer(db: string | undefined, flags: RunFlags): Record
     cloudevents: { source: flags.sourceTemplate },
     log: { level: flags.logLevel },
     ops: { port: num(flags.opsPort) },
+    retention: { keep: flags.retention },
+    schema: { autoRefresh: flags.autoRefresh },
     sinks: flags.httpUrl === undefined ? undefined : [{ type: 'http', name: 'http', url: flags.httpUrl, mode: flags.httpMode }],
   };
 }

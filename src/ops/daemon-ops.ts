@@ -1,0 +1,169 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FEED_TABLE } from '../capture/feed-schema.ts';
+import { createSchemaWatch, type SchemaWatch } from '../capture/schema-watch.ts';
+import type { Config } from '../config/config-schema.ts';
+import { isAuditeError } from '../errors.ts';
+import type { ConsumerObserver } from '../relay/consumer-observer.ts';
+import type { Logger } from '../relay/logger.ts';
+import type { Sink } from '../sinks/sink.ts';
+import { openDatabase } from '../sqlite/open-database.ts';
+import { quoteIdent as q } from '../sqlite/quote.ts';
+import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import { readConsumerReports, readFeedReport } from './consumer-status.ts';
+import { createRelayMetrics, type RelayMetrics } from './metrics.ts';
+import { startOpsServer, type OpsServer } from './ops-server.ts';
+import { checkReadiness, type Readiness } from './readiness.ts';
+import { prune, type RetentionBlocker } from './retention.ts';
+import { parseRetentionWindow } from './retention-window.ts';
+import { createWarnThrottle } from './warn-throttle.ts';
+
+export interface DaemonOpsOptions {
+  config: Config;
+  logger: Logger;
+  /** The relay's consumers; `outcome` is read live. */
+  consumers: readonly { name: string; sink: Sink; outcome: string | undefined }[];
+}
+
+export interface DaemonOps {
+  /** For the consumers: feeds the metrics. */
+  readonly observer: ConsumerObserver;
+  /** Where /healthz, /readyz and /metrics answer; undefined when ops.port is null. */
+  readonly server: { host: string; port: number } | undefined;
+  readiness(): Readiness;
+  /** Readiness turns false at once when a stop begins. */
+  markStopping(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything the daemon does besides relaying, on one connection of its own:
+ * the ops endpoint, the schema watch (and autoRefresh), periodic retention,
+ * and warnings about halted or blocking consumers.
+ */
+export async function startDaemonOps(options: DaemonOpsOptions): Promise<DaemonOps> {
+  const { config, logger } = options;
+  const keepSeconds = parseRetentionWindow(config.retention.keep, 'retention.keep');
+  const db = openDatabase(config.database, { busyTimeoutMs: config.source.busyTimeoutMs });
+  const metrics = createRelayMetrics(options.consumers.map((c) => c.name));
+  const watch = createSchemaWatch(db, { autoRefresh: config.schema.autoRefresh });
+  const warn = createWarnThrottle(logger);
+  const closing = new AbortController();
+  let stopping = false;
+  let blockers: RetentionBlocker[] = [];
+  let server: OpsServer | undefined;
+  let schemaTimer: NodeJS.Timeout | undefined;
+  let loop: Promise<void> = Promise.resolve();
+  try {
+    checkSchema(watch, metrics, logger, config.schema.autoRefresh);
+    const probe = db.prepare(`SELECT max(id) FROM ${q(FEED_TABLE)}`);
+    const readiness = (): Readiness => {
+      const lastErrors = new Map(readConsumerReports(db, 0).map((c) => [c.consumer, c.lastError]));
+      return checkReadiness({
+        stopping,
+        probeSource: () => probe.get(),
+        consumers: options.consumers.map((c) => ({ ...c, lastError: lastErrors.get(c.name) ?? null })),
+        stale: watch.state.stale,
+        autoRefresh: config.schema.autoRefresh,
+        schemaProblem: watch.state.problem,
+      });
+    };
+    if (config.ops.port !== null) {
+      server = await startOpsServer({
+        host: config.ops.host,
+        port: config.ops.port,
+        readiness,
+        metrics: async () => {
+          const feed = readFeedReport(db);
+          metrics.update({ feed, consumers: readConsumerReports(db, feed.headId), stale: watch.state.stale, blockers });
+          return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
+        },
+      });
+      logger.info({ host: server.host, port: server.port }, 'ops endpoint serving /healthz, /readyz and /metrics');
+    }
+    schemaTimer = setInterval(() => checkSchema(watch, metrics, logger, config.schema.autoRefresh), config.schema.checkIntervalMs);
+    loop = (async () => {
+      while (!closing.signal.aborted) {
+        await sleep(config.retention.intervalMs, undefined, { signal: closing.signal }).catch(() => {});
+        if (closing.signal.aborted) break;
+        blockers = await maintain(db, keepSeconds, config, metrics, logger, warn, closing.signal);
+      }
+    })();
+    return {
+      observer: metrics.observer,
+      server: server === undefined ? undefined : { host: server.host, port: server.port },
+      readiness,
+      markStopping: () => {
+        stopping = true;
+      },
+      close: async () => {
+        stopping = true;
+        closing.abort();
+        clearInterval(schemaTimer);
+        await loop;
+        await server?.close();
+        if (db.open) db.close();
+      },
+    };
+  } catch (error) {
+    clearInterval(schemaTimer);
+    await server?.close();
+    db.close();
+    throw error;
+  }
+}
+
+function checkSchema(watch: SchemaWatch, metrics: RelayMetrics, logger: Logger, autoRefresh: boolean): void {
+  try {
+    const result = watch.check();
+    if (!result.changed) return;
+    if (result.refreshed.length > 0) {
+      metrics.schemaRefreshed(result.refreshed);
+      logger.info({ tables: result.refreshed }, 'schema changed: capture triggers rebuilt (autoRefresh)');
+    }
+    if (result.stale.length > 0 && !autoRefresh) {
+      logger.warn({ tables: result.stale }, 'schema changed: capture triggers are stale; run `audite enable` (or set schema.autoRefresh: true)');
+    }
+    if (result.problem !== null) logger.warn({ problem: result.problem }, 'capture cannot be checked or refreshed');
+  } catch (error) {
+    logger.warn({ err: error }, 'schema check failed; retrying at the next interval');
+  }
+}
+
+/** One retention pass (unless keep is forever), then warnings about consumers that hold the feed back. */
+async function maintain(
+  db: SqliteDatabase,
+  keepSeconds: number | null,
+  config: Config,
+  metrics: RelayMetrics,
+  logger: Logger,
+  warn: ReturnType<typeof createWarnThrottle>,
+  signal: AbortSignal,
+): Promise<RetentionBlocker[]> {
+  let blockers: RetentionBlocker[] = [];
+  try {
+    if (keepSeconds !== null) {
+      const result = await prune(db, { keepSeconds, batchSize: config.retention.batchSize, pauseMs: config.retention.pauseMs, signal });
+      metrics.pruned(result.pruned);
+      if (result.pruned > 0) logger.info({ events: result.pruned, upTo: result.upTo, batches: result.batches }, 'retention: pruned acknowledged events');
+      blockers = result.blockers;
+    }
+    const feed = readFeedReport(db);
+    const halted = readConsumerReports(db, feed.headId).filter((c) => c.halted);
+    warn.only([
+      ...blockers.map((b) => ({
+        key: `blocked:${b.consumer}`,
+        fields: { consumer: b.consumer, position: b.position, halted: b.halted, oldestPending: new Date(b.oldestPendingTime * 1000).toISOString() },
+        message: `retention blocked by consumer ${b.consumer}: it has not acknowledged events older than ${config.retention.keep}, so the feed keeps them; fix or reset it, or remove its audite_cursor row if it is gone for good`,
+      })),
+      ...halted.map((c) => ({
+        key: `halted:${c.consumer}`,
+        fields: { consumer: c.consumer, position: c.position, lagEvents: c.lagEvents, lastError: c.lastError },
+        message: `consumer ${c.consumer} is halted: its events wait in the feed; fix the cause, then \`audite cursor reset\` or \`audite deadletter replay\``,
+      })),
+    ]);
+  } catch (error) {
+    if (isAuditeError(error, 'DB_LOCKED')) logger.warn({}, 'retention postponed: the database stayed locked beyond the busy timeout');
+    else logger.warn({ err: error }, 'retention pass failed; retrying at the next interval');
+  }
+  return blockers;
+}

@@ -1,0 +1,53 @@
+import type { Sink } from '../sinks/sink.ts';
+
+export interface Readiness {
+  ready: boolean;
+  /** One line per problem; empty when ready. */
+  reasons: string[];
+}
+
+export interface ReadinessInput {
+  stopping: boolean;
+  /** Reads the feed; throws when it cannot. */
+  probeSource: () => void;
+  consumers: readonly { name: string; sink: Sink; outcome: string | undefined; lastError: string | null }[];
+  stale: readonly string[];
+  autoRefresh: boolean;
+  /** Capture cannot be planned or refreshed (see SchemaState.problem). */
+  schemaProblem: string | null;
+}
+
+/**
+ * Ready = the source is readable, every consumer runs and its sink is
+ * delivering, and capture is current (stale triggers that autoRefresh will
+ * rebuild do not count). Reasons carry no row data: sink reasons name the
+ * target without credentials, cursor errors name event ids and statuses.
+ */
+export function checkReadiness(input: ReadinessInput): Readiness {
+  const reasons: string[] = [];
+  if (input.stopping) reasons.push('relay is stopping');
+  try {
+    input.probeSource();
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'error';
+    reasons.push(`source: the change feed cannot be read (${code})`);
+  }
+  for (const c of input.consumers) {
+    if (c.outcome === 'halted') {
+      reasons.push(
+        `consumer ${c.name}: halted${c.lastError === null ? '' : ` on ${c.lastError}`}; fix the cause, then \`audite cursor reset\` or \`audite deadletter replay\``,
+      );
+      continue;
+    }
+    if (c.outcome !== undefined) continue;
+    const health = c.sink.health();
+    if (!health.ready) reasons.push(`consumer ${c.name}: sink ${c.sink.kind} not delivering${health.reason === undefined ? '' : `: ${health.reason}`}`);
+  }
+  if (input.stale.length > 0 && !input.autoRefresh) {
+    reasons.push(
+      `stale capture triggers on ${input.stale.join(', ')}: changes there are captured incompletely or not at all; run \`audite enable\` (or set schema.autoRefresh)`,
+    );
+  }
+  if (input.schemaProblem !== null) reasons.push(`capture: ${input.schemaProblem}`);
+  return { ready: reasons.length === 0, reasons };
+}
