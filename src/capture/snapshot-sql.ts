@@ -1,21 +1,18 @@
 import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { FEED_TABLE, SPEC_VERSION } from './feed-schema.ts';
-import { isRowidAlias, type ColumnInfo, type TableInfo } from './schema-reader.ts';
+import { rowJsonSql, subjectSql } from './row-image.ts';
+import type { TableInfo } from './schema-reader.ts';
 
 /**
  * SQL that copies a table's existing rows into the feed, one key range at a
- * time. Subject and data are built exactly as the capture triggers build them
- * (trigger-builder.ts: same key text, same JSON image, same BLOB hex, same
- * chunking of wide rows), so a snapshot row and a later trigger event for the
- * same row carry the same subject and the same image shape. A test holds the
- * two in step (test/ops/snapshot.test.ts, "same subject and image").
+ * time. Subject and data come from row-image.ts, as the capture triggers'
+ * do, so a snapshot row and a later trigger event for the same row carry the
+ * same subject and the same image shape.
  */
 
 export const SNAPSHOT_SUFFIX = 'snapshot';
 const ALIAS = 'audite_row';
-// Writers may run SQLite builds whose functions take at most 127 arguments (as in trigger-builder.ts).
-const MAX_PAIRS_PER_OBJECT = 63;
 
 export interface KeyColumn {
   /** Column name, or the rowid's reachable name. */
@@ -46,14 +43,14 @@ export function snapshotSql(db: SqliteDatabase, table: TableInfo, excludeColumns
   };
   const from = `FROM ${q(table.name)} AS ${q(ALIAS)}`;
   const captured = table.columns.filter((c) => !excludeColumns.has(c.name));
-  const image = new Image(table, captured);
+  const alias = q(ALIAS);
   const type = s(`${table.name}.${SNAPSHOT_SUFFIX}`);
   return {
     table: table.name,
     key,
     boundary: (after) => `SELECT ${key.map((c) => `${q(ALIAS)}.${q(c.name)}`).join(', ')} ${from}${where(after, false)} ORDER BY ${order} LIMIT 1 OFFSET @skip`,
     insert: (after, upTo) =>
-      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT ${s(table.name)}, ${image.subject()}, ${type}, ${s(SPEC_VERSION)}, json_object('new', ${image.row()}), json_object('reason', 'snapshot', 'snapshot', @run) ${from}${where(after, upTo)} ORDER BY ${order}`,
+      `INSERT INTO ${q(FEED_TABLE)} (source, subject, type, specversion, data, context) SELECT ${s(table.name)}, ${subjectSql(table, alias)}, ${type}, ${s(SPEC_VERSION)}, json_object('new', ${rowJsonSql(table, captured, alias)}), json_object('reason', 'snapshot', 'snapshot', @run) ${from}${where(after, upTo)} ORDER BY ${order}`,
     count: `SELECT count(*) FROM ${q(table.name)}`,
   };
 }
@@ -103,43 +100,3 @@ function lexicographic(key: KeyColumn[], ref: (c: KeyColumn) => string, p: strin
   return `(${terms.map((t) => `(${t})`).join(' OR ')})`;
 }
 
-/** The subject and row image, as trigger-builder.ts writes them for NEW. */
-class Image {
-  readonly table: TableInfo;
-  readonly captured: ColumnInfo[];
-
-  constructor(table: TableInfo, captured: ColumnInfo[]) {
-    this.table = table;
-    this.captured = captured;
-  }
-
-  subject(): string {
-    const keyIsRowid = this.table.primaryKey.length === 0;
-    const keyColumns = keyIsRowid ? [this.table.rowidName as string] : this.table.primaryKey;
-    return keyColumns
-      .map((name) => {
-        const ident = `${q(ALIAS)}.${q(name)}`;
-        const column = this.table.columns.find((c) => c.name === name);
-        if (keyIsRowid || column === undefined || isRowidAlias(this.table, column)) return ident;
-        const value = this.blobSafe(ident, column);
-        return column.notNull || this.table.withoutRowid ? value : `ifnull(${value}, '')`;
-      })
-      .join(` || ':' || `);
-  }
-
-  row(): string {
-    const pairs = this.captured.map((c) => `${s(c.name)}, ${this.blobSafe(`${q(ALIAS)}.${q(c.name)}`, c)}`);
-    if (pairs.length <= MAX_PAIRS_PER_OBJECT) return `json_object(${pairs.join(', ')})`;
-    const chunks: string[] = [];
-    for (let i = 0; i < pairs.length; i += MAX_PAIRS_PER_OBJECT) {
-      chunks.push(`rtrim(ltrim(json_object(${pairs.slice(i, i + MAX_PAIRS_PER_OBJECT).join(', ')}), '{'), '}')`);
-    }
-    return `json('{' || ${chunks.join(` || ',' || `)} || '}')`;
-  }
-
-  private blobSafe(ident: string, column: ColumnInfo): string {
-    if (isRowidAlias(this.table, column)) return ident;
-    if (this.table.strict && column.hidden === 0 && ['INT', 'INTEGER', 'REAL', 'TEXT'].includes(column.type.toUpperCase())) return ident;
-    return `CASE WHEN typeof(${ident}) = 'blob' THEN hex(${ident}) ELSE ${ident} END`;
-  }
-}

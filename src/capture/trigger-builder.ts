@@ -1,6 +1,7 @@
 import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
 import { CONTEXT_TABLE, FEED_TABLE, REPLACED_TABLE, SPEC_VERSION } from './feed-schema.ts';
-import { isRowidAlias, type ColumnInfo, type TableInfo } from './schema-reader.ts';
+import { identity, rowJsonSql, subjectSql } from './row-image.ts';
+import type { ColumnInfo, TableInfo } from './schema-reader.ts';
 
 export type TriggerKind = 'insert' | 'update' | 'delete' | 'replace' | 'rekey' | 'displace' | 'displaced';
 export const TRIGGER_KINDS: readonly TriggerKind[] = ['insert', 'update', 'delete', 'replace', 'rekey', 'displace', 'displaced'];
@@ -23,8 +24,6 @@ export function triggerName(table: string, kind: TriggerKind): string {
   return `audite_audit_${table}_${kind}_trigger`;
 }
 
-// Writers may run SQLite builds whose functions take at most 127 arguments.
-const MAX_PAIRS_PER_OBJECT = 63;
 const OLD_ALIAS = 'audite_old';
 const STAGED_ALIAS = 'audite_staged';
 
@@ -46,14 +45,9 @@ class Builder {
     this.table = table;
     this.options = options;
     this.captured = table.columns.filter((c) => !options.excludeColumns.has(c.name));
-    if (table.primaryKey.length > 0) {
-      this.keyColumns = table.primaryKey;
-      this.keyIsRowid = false;
-    } else {
-      if (table.rowidName === undefined) throw new Error(`table ${table.name} has no primary key and no reachable rowid`);
-      this.keyColumns = [table.rowidName];
-      this.keyIsRowid = true;
-    }
+    const { columns, isRowid } = identity(table);
+    this.keyColumns = columns;
+    this.keyIsRowid = isRowid;
   }
 
   private create(kind: TriggerKind, timing: string, when: string | undefined, body: string[]): TriggerDef {
@@ -228,36 +222,12 @@ class Builder {
     return `DELETE FROM ${q(REPLACED_TABLE)} WHERE source = ${this.source()} AND subject = ${subject}`;
   }
 
-  /** The key as text: audite's format, compound keys joined by ':' in key order. */
   private subject(ref: Ref): string {
-    const parts = this.keyColumns.map((name) => {
-      const ident = `${ref}.${q(name)}`;
-      const column = this.table.columns.find((c) => c.name === name);
-      if (this.keyIsRowid || column === undefined || isRowidAlias(this.table, column)) return ident;
-      const value = this.blobSafe(ident, column);
-      // A NULL in a rowid table's key must not make the app's write fail on our NOT NULL.
-      return column.notNull || this.table.withoutRowid ? value : `ifnull(${value}, '')`;
-    });
-    return parts.join(` || ':' || `);
+    return subjectSql(this.table, ref);
   }
 
-  /** json_object over the captured columns, split where a writer's argument limit would bite. */
   private row(ref: Ref): string {
-    const pairs = this.captured.map((c) => `${s(c.name)}, ${this.blobSafe(`${ref}.${q(c.name)}`, c)}`);
-    if (pairs.length <= MAX_PAIRS_PER_OBJECT) return `json_object(${pairs.join(', ')})`;
-    const chunks: string[] = [];
-    for (let i = 0; i < pairs.length; i += MAX_PAIRS_PER_OBJECT) {
-      // Each chunk is '{...}' ending in a scalar, so trimming one brace per side is exact.
-      chunks.push(`rtrim(ltrim(json_object(${pairs.slice(i, i + MAX_PAIRS_PER_OBJECT).join(', ')}), '{'), '}')`);
-    }
-    return `json('{' || ${chunks.join(` || ',' || `)} || '}')`;
-  }
-
-  /** JSON cannot hold BLOBs; audite writes them as upper-case hex. Skip the check where a type is guaranteed. */
-  private blobSafe(ident: string, column: ColumnInfo): string {
-    if (isRowidAlias(this.table, column)) return ident;
-    if (this.table.strict && column.hidden === 0 && ['INT', 'INTEGER', 'REAL', 'TEXT'].includes(column.type.toUpperCase())) return ident;
-    return `CASE WHEN typeof(${ident}) = 'blob' THEN hex(${ident}) ELSE ${ident} END`;
+    return rowJsonSql(this.table, this.captured, ref);
   }
 }
 
