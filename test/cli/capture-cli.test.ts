@@ -189,3 +189,17 @@ describe('bad input: one line on stderr, non-zero exit, file untouched', () => {
     expect(sha256(file)).toBe(bytes);
   });
 });
+
+describe('enable --snapshot', () => {
+  test('captures, then emits the rows that already exist as snapshot events', async () => {
+    const file = createDb("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item (name) VALUES ('a'), ('b'), ('c');");
+    const result = await runCli(['enable', file, '--snapshot']);
+    expect(result.code).toBe(0);
+    const events = withDb(file, (db) => db.prepare('SELECT type, subject FROM audite_changefeed ORDER BY id').all());
+    expect(events).toEqual([
+      { type: 'item.snapshot', subject: '1' },
+      { type: 'item.snapshot', subject: '2' },
+      { type: 'item.snapshot', subject: '3' },
+    ]);
+  });
+});

@@ -6,6 +6,7 @@ import { AuditeError } from '../../errors.ts';
 import { openDatabase } from '../../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../../sqlite/sqlite-database.ts';
 import { print, type CliIo } from '../io.ts';
+import { runSnapshot } from './snapshot-command.ts';
 import { collect, busyTimeoutOption, parseBusyTimeout } from '../options.ts';
 
 interface EnableFlags {
@@ -18,6 +19,7 @@ interface EnableFlags {
   wal: boolean;
   autoincrement?: boolean;
   dryRun?: boolean;
+  snapshot?: boolean;
   busyTimeout?: string;
 }
 
@@ -37,8 +39,9 @@ export function registerEnable(program: Command, io: CliIo): void {
     .option('--autoincrement', 'new feed only: AUTOINCREMENT ids like Python audite (slower writes)')
     .option('--no-wal', 'leave the journal mode as it is (default: switch to WAL so the relay never blocks writers)')
     .option('--dry-run', 'print the SQL instead of running it')
+    .option('--snapshot', 'then emit the rows that already exist as <table>.snapshot events (resumable; see `audite snapshot`)')
     .addOption(busyTimeoutOption())
-    .action((file: string, flags: EnableFlags) => {
+    .action(async (file: string, flags: EnableFlags) => {
       const db = openDatabase(file, { busyTimeoutMs: parseBusyTimeout(flags.busyTimeout) });
       try {
         const result = enable(db, {
@@ -58,13 +61,11 @@ export function registerEnable(program: Command, io: CliIo): void {
           if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
           return;
         }
-        if (result.upToDate) {
-          print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
-          return;
-        }
-        if (result.statements.length === 0) print(io.stdout, `triggers up to date: capturing ${result.tables.length} table(s)`);
+        if (result.upToDate) print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
+        else if (result.statements.length === 0) print(io.stdout, `triggers up to date: capturing ${result.tables.length} table(s)`);
         else print(io.stdout, `enabled: capturing ${result.tables.length} table(s): ${result.tables.join(', ')}`);
         if (result.walEnabled) print(io.stdout, 'journal mode set to WAL (persistent): the relay reads without ever blocking your writers');
+        if (flags.snapshot) await runSnapshot(db, {}, io);
       } finally {
         db.close();
       }
