@@ -64,6 +64,16 @@ export function createEventBuilder(options: EventBuilderOptions = {}): EventBuil
   const sourceFor = sourceRenderer(options.sourceTemplate);
   // Events of one transaction share their context text: parse it once.
   let lastContext: string | null = null;
+  // …and a batch shares its second: format it once.
+  let lastTime = Number.NaN;
+  let lastTimeText = '';
+  const timeFor = (seconds: number, position: number): string => {
+    if (seconds !== lastTime) {
+      lastTimeText = rfc3339(seconds, position);
+      lastTime = seconds;
+    }
+    return lastTimeText;
+  };
   let lastExtensions: Readonly<Record<string, string>> = {};
 
   return (event) => {
@@ -79,7 +89,7 @@ export function createEventBuilder(options: EventBuilderOptions = {}): EventBuil
     };
     // The spec requires a non-empty subject when present: an empty one (an empty-text key) is left out.
     if (event.subject !== '') attributes.subject = event.subject;
-    attributes.time = rfc3339(event.time, position);
+    attributes.time = timeFor(event.time, position);
     attributes.datacontenttype = DATA_CONTENT_TYPE;
     attributes.sequence = String(position).padStart(SEQUENCE_WIDTH, '0');
 
@@ -92,7 +102,10 @@ export function createEventBuilder(options: EventBuilderOptions = {}): EventBuil
       Object.assign(attributes, lastExtensions);
     }
 
-    if (event.data !== null) assertJson(event.data, position);
+    if (event.data !== null) {
+      if (event.dataValid === false) throw new PoisonEventError(position, 'data is not valid JSON');
+      if (event.dataValid === undefined) assertJson(event.data, position);
+    }
 
     try {
       new CloudEvent(attributes);

@@ -16,6 +16,8 @@ export interface FeedEvent {
   specversion: string;
   /** `{"new":…,"old":…}` as captured, or null. */
   data: string | null;
+  /** Set by a source that already checked `data` is valid JSON (SQLite's json_valid), so the builder need not parse it again. */
+  dataValid?: boolean;
   /** Who/why JSON object as captured, or null. */
   context: string | null;
 }

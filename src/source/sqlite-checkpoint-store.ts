@@ -1,6 +1,6 @@
 import { CURSOR_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
-import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import type { SqliteDatabase, SqliteStatement } from '../sqlite/sqlite-database.ts';
 import type { CheckpointStore, ConsumerState } from './change-source.ts';
 import { NOW_MS } from './sqlite-relay-tables.ts';
 
@@ -11,9 +11,15 @@ import { NOW_MS } from './sqlite-relay-tables.ts';
  */
 export class SqliteCheckpointStore implements CheckpointStore {
   private readonly db: SqliteDatabase;
+  private readonly commitStatement: SqliteStatement;
 
   constructor(db: SqliteDatabase) {
     this.db = db;
+    // Prepared once: it runs after every batch.
+    // `position < ?` makes the cursor monotonic even if two processes ran the same consumer.
+    this.commitStatement = db.prepare(
+      `UPDATE ${q(CURSOR_TABLE)} SET position = ?, updated_at = ${NOW_MS}, last_error = NULL WHERE consumer = ? AND position < ?`,
+    );
   }
 
   async load(consumer: string, startFrom: 'beginning' | 'end'): Promise<ConsumerState> {
@@ -28,10 +34,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 
   async commit(consumer: string, position: number): Promise<void> {
-    // `position < ?` makes the cursor monotonic even if two processes ran the same consumer.
-    this.db
-      .prepare(`UPDATE ${q(CURSOR_TABLE)} SET position = ?, updated_at = ${NOW_MS}, last_error = NULL WHERE consumer = ? AND position < ?`)
-      .run(position, consumer, position);
+    this.commitStatement.run(position, consumer, position);
   }
 
   async markFailed(consumer: string, error: string, halted: boolean): Promise<void> {
