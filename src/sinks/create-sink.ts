@@ -10,6 +10,8 @@ export interface SinkDeps {
   logger: Logger;
   env: Readonly<Record<string, string | undefined>>;
   stdout: NodeJS.WritableStream;
+  /** Called for each failed delivery attempt the sink will retry. */
+  onRetry?: () => void;
 }
 
 /** Turns a validated sink config into a Sink, resolving secrets from the environment. */
@@ -31,10 +33,10 @@ export async function createSink(config: SinkConfig, deps: SinkDeps): Promise<Si
           retry: { ...config.retry, maxRetries: config.retry.maxRetries ?? Number.POSITIVE_INFINITY },
           ...(config.signing ? { signing: { secret: resolveSecret(config.signing.secret, 'signing.secret', deps.env) } } : {}),
         },
-        { logger: deps.logger },
+        { logger: deps.logger, ...(deps.onRetry ? { onRetry: deps.onRetry } : {}) },
       );
     }
     case 'kafka':
-      return createKafkaSink(config, { logger: deps.logger, env: deps.env });
+      return createKafkaSink(config, { logger: deps.logger, env: deps.env, ...(deps.onRetry ? { onRetry: deps.onRetry } : {}) });
   }
 }

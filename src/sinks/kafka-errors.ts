@@ -29,7 +29,13 @@ export interface KafkaFailure {
 
 const REFUSED = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_REQUIRED_ACKS']);
 const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
-const AUTH = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED', 'ILLEGAL_SASL_STATE', 'UNSUPPORTED_SASL_MECHANISM']);
+const AUTH = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'SASL_AUTHENTICATION_FAILED',
+  'ILLEGAL_SASL_STATE',
+  'UNSUPPORTED_SASL_MECHANISM',
+]);
 const MAX_DEPTH = 6;
 
 export function classifyKafkaError(error: unknown): KafkaFailure {
@@ -49,9 +55,12 @@ export function classifyKafkaError(error: unknown): KafkaFailure {
 
 function causeChain(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let e = error; e !== undefined && e !== null && chain.length < MAX_DEPTH && !chain.includes(e); ) {
+  for (let e = error; e !== undefined && e !== null && chain.length < MAX_DEPTH && !chain.includes(e);) {
     chain.push(e);
-    e = typeof e === 'object' && 'cause' in e ? e.cause : undefined;
+    if (typeof e !== 'object') break;
+    // KafkaJSAggregateError (createTopics) carries its errors in `errors`, not `cause`.
+    const { cause, errors } = e as { cause?: unknown; errors?: unknown };
+    e = cause ?? (Array.isArray(errors) ? errors[0] : undefined);
   }
   return chain;
 }

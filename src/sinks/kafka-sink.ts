@@ -43,6 +43,8 @@ export interface KafkaSinkDeps {
   logger?: SinkLogger;
   /** Where `sasl.password` is resolved from. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Called for each failed attempt that will be retried (the relay counts them for /metrics). */
+  onRetry?: () => void;
 }
 
 interface PlannedEvent {
@@ -76,6 +78,8 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps = {
     const fresh = client.producer(PRODUCER_CONFIG);
     try {
       await fresh.connect();
+      // close() ran while we were connecting: it could not see this producer.
+      closing.signal.throwIfAborted();
     } catch (error) {
       await fresh.disconnect().catch(() => {});
       throw error;
@@ -125,8 +129,10 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps = {
   function onFailedAttempt({ error, attempt: n, willRetry, delayMs }: FailedAttempt): void {
     if (!(error instanceof RetryableDeliveryError)) return;
     const fields = { sink: 'kafka', brokers, attempt: n, reason: error.message };
-    if (willRetry) log.warn({ ...fields, retryInMs: delayMs }, 'Kafka delivery failed, retrying');
-    else log.warn(fields, 'Kafka delivery failed, giving up');
+    if (willRetry) {
+      deps.onRetry?.();
+      log.warn({ ...fields, retryInMs: delayMs }, 'Kafka delivery failed, retrying');
+    } else log.warn(fields, 'Kafka delivery failed, giving up');
   }
 
   function withRetry(work: () => Promise<void>, chunk: Chunk | undefined, signal: AbortSignal): Promise<void> {
@@ -156,12 +162,18 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps = {
       const cut = planned.findIndex((p) => missing.has(p.topic));
       if (cut !== -1) {
         const { topic, event } = planned[cut] as PlannedEvent;
-        refused = new PermanentDeliveryError(`Kafka topic ${JSON.stringify(topic)} does not exist, and createTopics is off; create it, or set createTopics`, { position: event.position });
+        refused = new PermanentDeliveryError(`Kafka topic ${JSON.stringify(topic)} does not exist, and createTopics is off; create it, or set createTopics`, {
+          position: event.position,
+        });
         planned.length = cut;
       }
 
       for (const chunk of chunks(planned, config.maxBatchBytes)) {
-        await withRetry(async () => void (await (await connectedProducer()).sendBatch({ topicMessages: chunk.topicMessages, acks: -1, compression })), chunk, signal);
+        await withRetry(
+          async () => void (await (await connectedProducer()).sendBatch({ topicMessages: chunk.topicMessages, acks: -1, compression })),
+          chunk,
+          signal,
+        );
       }
       if (refused !== undefined) {
         log.error({ sink: 'kafka', position: refused.position, reason: refused.message }, 'Kafka sink cannot deliver an event');

@@ -1,4 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { AuditeError } from '../errors.ts';
 
 /**
  * Which topics exist, learnt once per topic through an admin client, and the
@@ -31,11 +32,17 @@ export interface TopicRegistry {
 export function createTopicRegistry(client: Kafka, creation: TopicCreation | undefined): TopicRegistry {
   const known = new Set<string>();
   let admin: Admin | undefined;
+  let closed = false;
 
   async function connectedAdmin(): Promise<Admin> {
     if (admin !== undefined) return admin;
     const fresh = client.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
     await fresh.connect();
+    if (closed) {
+      // close() ran while we were connecting: it could not see this client.
+      await fresh.disconnect().catch(() => {});
+      throw new AuditeError('SINK_UNAVAILABLE', 'Kafka sink closed');
+    }
     admin = fresh;
     return fresh;
   }
@@ -72,6 +79,9 @@ export function createTopicRegistry(client: Kafka, creation: TopicCreation | und
     forget(topic) {
       known.delete(topic);
     },
-    close: dropAdmin,
+    async close() {
+      closed = true;
+      await dropAdmin();
+    },
   };
 }
