@@ -20,6 +20,13 @@ const onSignal = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
 
+// kafkajs 2.2.4 sets a negative timeout once per process, which Node 24 reports as a
+// TimeoutNegativeWarning: harmless, and confusing to an operator. Other warnings print as usual.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning') process.stderr.write(`audite: warning: ${warning.name}: ${warning.message}\n`);
+});
+
 const program = buildProgram({ stdout: process.stdout, stderr: process.stderr, env: process.env, shutdown: controller.signal });
 try {
   await program.parseAsync(process.argv);

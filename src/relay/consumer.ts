@@ -45,13 +45,13 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
   const { name, source, logger } = options;
   const state = await options.checkpoints.load(name, options.startFrom);
   if (state.halted) {
-    logger.error({ consumer: name, lastError: state.lastError }, 'consumer is halted; fix the cause, then `audite cursor reset` it or replay dead letters');
+    logger.error({ lastError: state.lastError }, 'consumer is halted; fix the cause, then `audite cursor reset` it or replay dead letters');
     options.observer?.halted?.(name);
     return 'halted';
   }
   let position = state.position;
   let failures = 0;
-  logger.info({ consumer: name, position }, 'consumer started');
+  logger.info({ position }, 'consumer started');
   while (!signals.stop.aborted) {
     try {
       const rows = await source.read(position, options.batchSize);
@@ -72,11 +72,11 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
       failures += 1;
       options.observer?.failed?.(name, 'transient');
       const delay = backoffDelay(failures);
-      logger.warn({ consumer: name, err: error, retryInMs: delay }, 'consumer loop failed; retrying');
+      logger.warn({ err: error, retryInMs: delay }, 'consumer loop failed; retrying');
       await sleep(delay, undefined, { signal: signals.stop }).catch(() => {});
     }
   }
-  logger.info({ consumer: name, position }, 'consumer stopped');
+  logger.info({ position }, 'consumer stopped');
   return 'stopped';
 }
 
@@ -154,7 +154,7 @@ async function commit(options: ConsumerOptions, position: number): Promise<void>
 async function applyPolicy(options: ConsumerOptions, row: FeedEvent, error: Error, delivery: PermanentDeliveryError | undefined, from: number): Promise<number> {
   const { name, logger, policy } = options;
   const reason = `${error.name}: ${error.message}`;
-  logger.error({ consumer: name, eventId: row.id, table: row.table, status: delivery?.status, policy, reason }, 'event refused for good');
+  logger.error({ eventId: row.id, table: row.table, status: delivery?.status, policy, reason }, 'event refused for good');
   if (policy === 'halt') {
     await options.checkpoints.markFailed(name, `event ${row.id}: ${reason}`, true);
     throw new Halted();
