@@ -88,10 +88,10 @@ async function latency(dir: string, seconds: number): Promise<{ p50: number; p99
     const runs: string[] = [];
     for (const [i, l] of slow) {
       const last = runs.at(-1);
-      if (last && Number(last.split("-")[1]?.split(":")[0]) === (i as number) - 1) runs[runs.length - 1] = `${last.split("-")[0]}-${i}:${l}`;
+      if (last && Number(last.split('-')[1]?.split(':')[0]) === (i as number) - 1) runs[runs.length - 1] = `${last.split('-')[0]}-${i}:${l}`;
       else runs.push(`${i}-${i}:${l}`);
     }
-    console.error(`slow: ${slow.length}; runs ${runs.join(" ")}`);
+    console.error(`slow: ${slow.length}; runs ${runs.join(' ')}`);
   }
   const sorted = latencies.sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length };

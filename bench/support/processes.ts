@@ -13,7 +13,9 @@ export function startAudite(args: string[]): ChildProcess {
   return spawn(join(REPO, 'bin', 'audite.js'), args, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
 }
 
-export async function startReceiver(env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stats: () => Promise<{ requests: number; bytes: number; latencies: number[] }> }> {
+export async function startReceiver(
+  env: Record<string, string> = {},
+): Promise<{ url: string; child: ChildProcess; stats: () => Promise<{ requests: number; bytes: number; latencies: number[] }> }> {
   const child = startNode([join(REPO, 'bench', 'support', 'receiver.ts')], env);
   const port = await new Promise<string>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const url = `http://127.0.0.1:${port}/`;

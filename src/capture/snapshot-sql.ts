@@ -99,4 +99,3 @@ function lexicographic(key: KeyColumn[], ref: (c: KeyColumn) => string, p: strin
   const terms = key.map((c, i) => [...key.slice(0, i).map((e, j) => `${ref(e)} = @${p}${j}`), `${ref(c)} ${op(c)} @${p}${i}`].join(' AND '));
   return `(${terms.map((t) => `(${t})`).join(' OR ')})`;
 }
-

@@ -20,7 +20,10 @@ export async function runRelayUntilSignal(config: Config, io: CliIo, logger: Log
     const outcomes = await relay.done;
     await relay.stop();
     if (outcomes.length > 0 && outcomes.every((o) => o === 'halted')) {
-      throw new AuditeError('SINK_PERMANENT', 'every consumer is halted; see `audite status` for the last error, then `audite cursor reset` or `audite deadletter replay`');
+      throw new AuditeError(
+        'SINK_PERMANENT',
+        'every consumer is halted; see `audite status` for the last error, then `audite cursor reset` or `audite deadletter replay`',
+      );
     }
   } finally {
     io.shutdown.removeEventListener('abort', onShutdown);

@@ -15,7 +15,9 @@ const headerValue = z.union([z.string(), fromEnv]);
 const permanentFailurePolicy = z
   .enum(['halt', 'dead-letter', 'skip'])
   .default('halt')
-  .describe('what to do with an event the sink rejects for good (4xx, too large, invalid): stop this consumer, store it in audite_deadletter, or log and move on');
+  .describe(
+    'what to do with an event the sink rejects for good (4xx, too large, invalid): stop this consumer, store it in audite_deadletter, or log and move on',
+  );
 
 const retry = z
   .object({
@@ -50,7 +52,10 @@ export const httpSinkSchema = z
     headers: z.record(z.string(), headerValue).default({}),
     timeoutMs: z.number().int().positive().default(10_000),
     retry,
-    signing: z.object({ secret: fromEnv.describe('Standard Webhooks secret (whsec_…)') }).strict().optional(),
+    signing: z
+      .object({ secret: fromEnv.describe('Standard Webhooks secret (whsec_…)') })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -61,7 +66,10 @@ export const kafkaSinkSchema = z
     brokers: z.array(z.string().min(1)).min(1),
     clientId: z.string().default('audite'),
     topic: z.string().min(1).describe('fixed topic, or a template such as audite.{table}'),
-    createTopics: z.object({ partitions: z.number().int().positive().default(1), replicationFactor: z.number().int().positive().default(1) }).strict().optional(),
+    createTopics: z
+      .object({ partitions: z.number().int().positive().default(1), replicationFactor: z.number().int().positive().default(1) })
+      .strict()
+      .optional(),
     mode: z.enum(['binary', 'structured']).default('binary'),
     tombstones: z.boolean().default(false).describe('follow each delete with a null-value message so compacted topics drop the row'),
     compression: z.enum(['none', 'gzip']).default('none'),
@@ -94,7 +102,10 @@ export const configSchema = z
         batchSize: z.number().int().positive().max(100_000).default(500),
         pollIntervalMs: z.number().int().positive().max(10_000).default(5).describe('how often an idle consumer checks PRAGMA data_version for new commits'),
         busyTimeoutMs: z.number().int().nonnegative().default(5000),
-        startFrom: z.enum(['beginning', 'end']).default('beginning').describe("where a new consumer starts: the whole feed, or only events committed from now on"),
+        startFrom: z
+          .enum(['beginning', 'end'])
+          .default('beginning')
+          .describe('where a new consumer starts: the whole feed, or only events committed from now on'),
       })
       .strict()
       .prefault({}),
@@ -116,7 +127,14 @@ export const configSchema = z
       .prefault({}),
     ops: z
       .object({
-        port: z.number().int().min(0).max(65535).nullable().default(null).describe('port for /healthz, /readyz and /metrics; null disables, 0 picks a free port'),
+        port: z
+          .number()
+          .int()
+          .min(0)
+          .max(65535)
+          .nullable()
+          .default(null)
+          .describe('port for /healthz, /readyz and /metrics; null disables, 0 picks a free port'),
         host: z.string().default('127.0.0.1').describe('interface to bind; the default keeps the endpoint off the network'),
       })
       .strict()

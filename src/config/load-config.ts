@@ -63,7 +63,10 @@ function rejectLiteralSecrets(layer: Layer, path: string): void {
     if (!isPlainObject(sink) || !isPlainObject(sink.headers)) return;
     for (const [name, value] of Object.entries(sink.headers)) {
       if (typeof value === 'string' && SECRET_HEADER.test(name)) {
-        throw new AuditeError('CONFIG_INVALID', `${path}: sinks.${i}.headers.${name} looks like a secret; write it as { env: VARIABLE_NAME } and set the variable instead`);
+        throw new AuditeError(
+          'CONFIG_INVALID',
+          `${path}: sinks.${i}.headers.${name} looks like a secret; write it as { env: VARIABLE_NAME } and set the variable instead`,
+        );
       }
     }
   });

@@ -57,8 +57,7 @@ interface JsonWithSource {
 const JSONS = JSON as unknown as JsonWithSource;
 
 // Numbers become raw JSON so both a top-level value and JSON.stringify of a nested one keep their exact digits.
-const exactNumbers: Reviver = (_key, value, context) =>
-  typeof value === 'number' && context.source !== undefined ? JSONS.rawJSON(context.source) : value;
+const exactNumbers: Reviver = (_key, value, context) => (typeof value === 'number' && context.source !== undefined ? JSONS.rawJSON(context.source) : value);
 
 export function createEventBuilder(options: EventBuilderOptions = {}): EventBuilder {
   const sourceFor = sourceRenderer(options.sourceTemplate);

@@ -45,12 +45,7 @@ export const RESERVED_EXTENSION_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** The context keys audite's capture writes itself. */
-export const WELL_KNOWN_CONTEXT_KEYS: ReadonlySet<string> = new Set([
-  'actor',
-  'reason',
-  'impersonated_by',
-  'request_id',
-]);
+export const WELL_KNOWN_CONTEXT_KEYS: ReadonlySet<string> = new Set(['actor', 'reason', 'impersonated_by', 'request_id']);
 
 const INVALID_NAME_CHARS = /[^a-z0-9]/g;
 const VALID_NAME = /^[a-z0-9]+$/;

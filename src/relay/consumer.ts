@@ -151,7 +151,13 @@ async function commit(options: ConsumerOptions, position: number): Promise<void>
   }
 }
 
-async function applyPolicy(options: ConsumerOptions, row: FeedEvent, error: Error, delivery: PermanentDeliveryError | undefined, from: number): Promise<number> {
+async function applyPolicy(
+  options: ConsumerOptions,
+  row: FeedEvent,
+  error: Error,
+  delivery: PermanentDeliveryError | undefined,
+  from: number,
+): Promise<number> {
   const { name, logger, policy } = options;
   const reason = `${error.name}: ${error.message}`;
   logger.error({ eventId: row.id, table: row.table, status: delivery?.status, policy, reason }, 'event refused for good');

@@ -40,7 +40,8 @@ export interface Relay {
 export function consumerNames(config: Config): string[] {
   const names = config.sinks.map((sink, i) => sink.name ?? (config.sinks.filter((s) => s.type === sink.type).length > 1 ? `${sink.type}-${i}` : sink.type));
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate !== undefined) throw new AuditeError('CONFIG_INVALID', `invalid configuration: two sinks share the consumer name ${JSON.stringify(duplicate)}; give each a distinct name`);
+  if (duplicate !== undefined)
+    throw new AuditeError('CONFIG_INVALID', `invalid configuration: two sinks share the consumer name ${JSON.stringify(duplicate)}; give each a distinct name`);
   return names;
 }
 
@@ -56,7 +57,14 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   try {
     for (const [i, sinkConfig] of config.sinks.entries()) {
       const name = names[i] as string;
-      sinks.push(await createSink(sinkConfig, { logger: deps.logger.child({ consumer: name }), env: deps.env, stdout: deps.stdout, onRetry: () => observer.retried?.(name) }));
+      sinks.push(
+        await createSink(sinkConfig, {
+          logger: deps.logger.child({ consumer: name }),
+          env: deps.env,
+          stdout: deps.stdout,
+          onRetry: () => observer.retried?.(name),
+        }),
+      );
     }
     consumers.push(...sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined })));
     if (deps.openBackend === undefined) {

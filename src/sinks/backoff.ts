@@ -54,11 +54,7 @@ export class RetryableDeliveryError extends AuditeError {
   /** The server's Retry-After, already capped at the policy's maxDelayMs. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(
-    message: string,
-    details: { status?: number | undefined; retryAfterMs?: number | undefined } = {},
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, details: { status?: number | undefined; retryAfterMs?: number | undefined } = {}, options?: { cause?: unknown }) {
     super('SINK_UNAVAILABLE', message, options);
     this.name = 'RetryableDeliveryError';
     this.status = details.status;

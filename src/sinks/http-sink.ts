@@ -1,14 +1,7 @@
 import { AuditeError } from '../errors.ts';
 import { batch, binary, structured, type HttpMessage } from '../events/http-binding.ts';
 import type { OutboundEvent } from '../events/outbound-event.ts';
-import {
-  parseRetryAfter,
-  resolveBackoffPolicy,
-  retryWithBackoff,
-  RetryableDeliveryError,
-  type BackoffPolicy,
-  type FailedAttempt,
-} from './backoff.ts';
+import { parseRetryAfter, resolveBackoffPolicy, retryWithBackoff, RetryableDeliveryError, type BackoffPolicy, type FailedAttempt } from './backoff.ts';
 import { PermanentDeliveryError } from './permanent-delivery-error.ts';
 import type { Sink, SinkHealth } from './sink.ts';
 import { createWebhookSigner } from './webhook-signature.ts';
@@ -94,12 +87,7 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
     health = { ready: true };
   }
 
-  async function attempt(
-    message: HttpMessage,
-    webhookId: string,
-    position: number | undefined,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async function attempt(message: HttpMessage, webhookId: string, position: number | undefined, signal: AbortSignal): Promise<void> {
     const headers = { ...baseHeaders, ...message.headers };
     if (signer !== undefined) Object.assign(headers, signer.headers(webhookId, Math.floor(now() / 1000), message.body));
 
@@ -122,9 +110,7 @@ export function createHttpSink(options: HttpSinkOptions, deps: HttpSinkDeps = {}
       responseBody = await readPrefix(response, status >= 200 && status < 300 ? 0 : MAX_RESPONSE_BODY_BYTES);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      const reason = timeout.signal.aborted
-        ? `timeout after ${timeoutMs} ms waiting for ${target.display}`
-        : describeNetworkError(error, target.display);
+      const reason = timeout.signal.aborted ? `timeout after ${timeoutMs} ms waiting for ${target.display}` : describeNetworkError(error, target.display);
       failed(reason);
       throw new RetryableDeliveryError(reason, {}, { cause: error });
     } finally {
@@ -224,10 +210,7 @@ function parseTarget(raw: string): Target {
   return { url: url.href, display, authorization };
 }
 
-function requestHeaders(
-  extra: Readonly<Record<string, string>>,
-  authorization: string | undefined,
-): Record<string, string> {
+function requestHeaders(extra: Readonly<Record<string, string>>, authorization: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
   if (authorization !== undefined) headers.authorization = authorization;
   for (const [name, value] of Object.entries(extra)) {

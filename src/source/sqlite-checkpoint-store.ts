@@ -24,7 +24,9 @@ export class SqliteCheckpointStore implements CheckpointStore {
 
   async load(consumer: string, startFrom: 'beginning' | 'end'): Promise<ConsumerState> {
     const start = startFrom === 'end' ? `(SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)})` : '0';
-    this.db.prepare(`INSERT INTO ${q(CURSOR_TABLE)} (consumer, position, updated_at) VALUES (?, ${start}, ${NOW_MS}) ON CONFLICT (consumer) DO NOTHING`).run(consumer);
+    this.db
+      .prepare(`INSERT INTO ${q(CURSOR_TABLE)} (consumer, position, updated_at) VALUES (?, ${start}, ${NOW_MS}) ON CONFLICT (consumer) DO NOTHING`)
+      .run(consumer);
     const row = this.db.prepare(`SELECT position, halted, last_error AS lastError FROM ${q(CURSOR_TABLE)} WHERE consumer = ?`).get(consumer) as {
       position: number;
       halted: number;

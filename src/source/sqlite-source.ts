@@ -59,7 +59,12 @@ export class SqliteChangeSource implements ChangeSource {
   }
 
   async head(): Promise<number> {
-    return (this.db.prepare(`SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)}`).pluck().get() as number) ?? 0;
+    return (
+      (this.db
+        .prepare(`SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)}`)
+        .pluck()
+        .get() as number) ?? 0
+    );
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,11 @@ import { tempDbPath, tempDir } from '../support/temp.ts';
 
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
-function daemon(args: string[]): { child: ReturnType<typeof spawn>; output: () => { stdout: string; stderr: string }; exit: Promise<{ code: number | null; signal: string | null }> } {
+function daemon(args: string[]): {
+  child: ReturnType<typeof spawn>;
+  output: () => { stdout: string; stderr: string };
+  exit: Promise<{ code: number | null; signal: string | null }>;
+} {
   const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -28,8 +32,15 @@ describe('audite run', () => {
     d.child.kill('SIGTERM');
     const { code } = await d.exit;
     expect(code).toBe(0);
-    const lines = d.output().stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; type: string });
-    expect(lines.map((l) => [l.id, l.type])).toEqual([['1', 'item.created'], ['2', 'item.created']]);
+    const lines = d
+      .output()
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; type: string });
+    expect(lines.map((l) => [l.id, l.type])).toEqual([
+      ['1', 'item.created'],
+      ['2', 'item.created'],
+    ]);
     expect(d.output().stderr).toContain('relay started');
     expect(cursorOf(app, 'stdout')).toBe(2);
   });
@@ -88,7 +99,12 @@ describe('audite tail and cursor', () => {
     app.prepare("INSERT INTO item (name, qty) VALUES ('a', 1), ('b', 2), ('c', 3)").run();
     const result = await runCli(['tail', file, '--from', 'beginning', '--no-follow']);
     expect(result.code).toBe(0);
-    expect(result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['1', '2', '3']);
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(['1', '2', '3']);
     expect(app.prepare('SELECT count(*) FROM audite_cursor').pluck().get()).toBe(0);
   });
 

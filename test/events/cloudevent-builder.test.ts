@@ -130,8 +130,7 @@ describe('context extensions', () => {
   });
 
   test('values become strings; numbers keep their exact digits, also nested', () => {
-    const context =
-      '{"n":9007199254740993,"f":1.50,"b":true,"o":{"big":12345678901234567890,"a":[1,"x"]},"nul":null,"s":""}';
+    const context = '{"n":9007199254740993,"f":1.50,"b":true,"o":{"big":12345678901234567890,"a":[1,"x"]},"nul":null,"s":""}';
     const attributes = build(feed({ context })).attributes;
     expect(attributes.n).toBe('9007199254740993');
     expect(attributes.f).toBe('1.50');

@@ -1,15 +1,7 @@
 import { CloudEvent, HTTP } from 'cloudevents';
 import { describe, expect, test } from 'vitest';
 import { createEventBuilder } from '../../src/events/cloudevent-builder.ts';
-import {
-  batch,
-  BATCH_CONTENT_TYPE,
-  binary,
-  encodeHeaderValue,
-  envelope,
-  structured,
-  STRUCTURED_CONTENT_TYPE,
-} from '../../src/events/http-binding.ts';
+import { batch, BATCH_CONTENT_TYPE, binary, encodeHeaderValue, envelope, structured, STRUCTURED_CONTENT_TYPE } from '../../src/events/http-binding.ts';
 import type { FeedEvent } from '../../src/events/feed-event.ts';
 
 const BIG = '9007199254740993'; // 2^53 + 1: a JS number would read it as ...992

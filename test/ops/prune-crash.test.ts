@@ -75,16 +75,14 @@ test(`pruning runs in the daemon while the app writes and the daemon is killed -
   expect(final.exitCode).toBe(0);
   expect(prunedDuringKills, 'pruning ran while the daemon was being killed').toBe(true);
 
-  const deliveries: Delivered[] = receiver
-    .delivered()
-    .flatMap((r) =>
-      (JSON.parse(r.body) as { id: string; type: string; data: { new?: { n: number } } }[]).map((e) => ({
-        id: Number(e.id),
-        type: e.type,
-        body: JSON.stringify(e),
-        n: e.data.new?.n,
-      })),
-    );
+  const deliveries: Delivered[] = receiver.delivered().flatMap((r) =>
+    (JSON.parse(r.body) as { id: string; type: string; data: { new?: { n: number } } }[]).map((e) => ({
+      id: Number(e.id),
+      type: e.type,
+      body: JSON.stringify(e),
+      n: e.data.new?.n,
+    })),
+  );
   // No id reused: every delivery of an id is the very same event.
   const byId = new Map<number, string>();
   for (const d of deliveries) {

@@ -25,13 +25,23 @@ async function exited(child: ChildProcess): Promise<void> {
 }
 
 test(`kill -9 the daemon ${KILLS} times under writes from another process: nothing lost, order kept, only the unacknowledged batch redelivered`, async () => {
-  const { file, app } = appDatabase('CREATE TABLE account (id INTEGER PRIMARY KEY, v); CREATE TABLE invoice (id INTEGER PRIMARY KEY, v); CREATE TABLE note (id INTEGER PRIMARY KEY, v);');
+  const { file, app } = appDatabase(
+    'CREATE TABLE account (id INTEGER PRIMARY KEY, v); CREATE TABLE invoice (id INTEGER PRIMARY KEY, v); CREATE TABLE note (id INTEGER PRIMARY KEY, v);',
+  );
   const receiver = await startReceiver();
   const dir = tempDir();
   const writer = spawnNode([WRITER, file, '1']);
   const daemonArgs = (run: number): string[] => {
     const config = join(dir, `run-${run}.json`);
-    writeFileSync(config, JSON.stringify({ database: file, source: { batchSize: BATCH, pollIntervalMs: 2 }, log: { level: 'warn' }, sinks: [{ type: 'http', name: 'hook', mode: 'batch', url: receiver.url, headers: { 'x-run': String(run) } }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        database: file,
+        source: { batchSize: BATCH, pollIntervalMs: 2 },
+        log: { level: 'warn' },
+        sinks: [{ type: 'http', name: 'hook', mode: 'batch', url: receiver.url, headers: { 'x-run': String(run) } }],
+      }),
+    );
     return [MAIN, 'run', '--config', config];
   };
   try {
@@ -56,7 +66,9 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
   expect(final.exitCode).toBe(0);
 
   const feed = app.prepare('SELECT id, source, subject FROM audite_changefeed ORDER BY id').all() as { id: number; source: string; subject: string }[];
-  const requests = receiver.delivered().map((r) => ({ run: Number(r.headers['x-run']), ids: (JSON.parse(r.body) as { id: string }[]).map((e) => Number(e.id)) }));
+  const requests = receiver
+    .delivered()
+    .map((r) => ({ run: Number(r.headers['x-run']), ids: (JSON.parse(r.body) as { id: string }[]).map((e) => Number(e.id)) }));
   const arrivals = requests.flatMap((r) => r.ids);
 
   // 1. Every event reached the receiver at least once.
@@ -81,11 +93,16 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
     const previous = requests.slice(0, i);
     expect(previous.at(-1)?.run, 'redelivery only right after a restart').toBeLessThan(request.run);
     const lastOfPreviousRun = previous.filter((r) => r.run === previous.at(-1)?.run).at(-1)?.ids ?? [];
-    expect(repeated.every((id) => lastOfPreviousRun.includes(id)), `run ${request.run} redelivered only the unacknowledged batch`).toBe(true);
+    expect(
+      repeated.every((id) => lastOfPreviousRun.includes(id)),
+      `run ${request.run} redelivered only the unacknowledged batch`,
+    ).toBe(true);
   }
   expect(feed.length).toBeGreaterThan(100);
   // The kills must land mid-stream, not before a run delivered anything.
   const runsThatDelivered = new Set(requests.filter((r) => r.run < KILLS).map((r) => r.run));
   expect(runsThatDelivered.size).toBe(KILLS);
-  console.log(`crash test: ${feed.length} events, ${requests.length} requests, ${arrivals.length - feed.length} redelivered, ${runsThatDelivered.size} killed runs delivered`);
+  console.log(
+    `crash test: ${feed.length} events, ${requests.length} requests, ${arrivals.length - feed.length} redelivered, ${runsThatDelivered.size} killed runs delivered`,
+  );
 }, 180_000);

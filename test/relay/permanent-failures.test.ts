@@ -17,7 +17,13 @@ describe('permanent failures follow the policy, never silently dropped, never we
     const { file, app } = feedWithPoison();
     const out = memoryStream();
     const relay = await runRelay(
-      testConfig({ database: file, sinks: [{ type: 'stdout', name: 'halts' }, { type: 'file', name: 'skips', path: `${file}.jsonl`, onPermanentFailure: 'skip' }] }),
+      testConfig({
+        database: file,
+        sinks: [
+          { type: 'stdout', name: 'halts' },
+          { type: 'file', name: 'skips', path: `${file}.jsonl`, onPermanentFailure: 'skip' },
+        ],
+      }),
       out.stream,
     );
     await waitFor(() => relay.consumers[0]?.outcome === 'halted', 10_000, 'halt');
@@ -52,7 +58,9 @@ describe('permanent failures follow the policy, never silently dropped, never we
     app.transaction(() => {
       for (let i = 1; i <= 3; i++) insert.run(i, `item ${i}`, i);
     })();
-    const relay = await runRelay(testConfig({ database: file, sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch', onPermanentFailure: 'skip' }] }));
+    const relay = await runRelay(
+      testConfig({ database: file, sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch', onPermanentFailure: 'skip' }] }),
+    );
     await waitFor(() => cursorOf(app, 'hook') === 3, 10_000, 'all past');
     await relay.stop();
     const bodies = receiver.delivered().map((r) => (JSON.parse(r.body) as { id: string }[]).map((e) => e.id));

@@ -67,7 +67,11 @@ describe('relay to HTTP', () => {
   test('graceful stop under load leaves no redelivery', async () => {
     const { file, app } = appDatabase();
     const receiver = await startReceiver();
-    const config = testConfig({ database: file, source: { batchSize: 7, pollIntervalMs: 2 }, sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch' }] });
+    const config = testConfig({
+      database: file,
+      source: { batchSize: 7, pollIntervalMs: 2 },
+      sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch' }],
+    });
     let next = 1;
     const writer = setInterval(() => {
       insertItems(app, next, 10);

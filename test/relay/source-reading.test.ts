@@ -8,7 +8,9 @@ import { tempDbPath } from '../support/temp.ts';
 test('the WAL stays bounded while the relay reads under steady writes', async () => {
   const { file, app } = appDatabase('CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER, pad TEXT)');
   const receiver = await startReceiver();
-  const relay = await runRelay(testConfig({ database: file, source: { batchSize: 100, pollIntervalMs: 2 }, sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch' }] }));
+  const relay = await runRelay(
+    testConfig({ database: file, source: { batchSize: 100, pollIntervalMs: 2 }, sinks: [{ type: 'http', name: 'hook', url: receiver.url, mode: 'batch' }] }),
+  );
   const insert = app.prepare('INSERT INTO item (name, qty, pad) VALUES (?, ?, ?)');
   const pad = 'x'.repeat(500);
   let peak = 0;
@@ -53,7 +55,14 @@ test('integers beyond 2^53, unicode and BLOB hex arrive exactly as captured', as
   const receiver = await startReceiver();
   const out = memoryStream();
   const relay = await runRelay(
-    testConfig({ database: file, sinks: [{ type: 'stdout', name: 'out' }, { type: 'http', name: 'b', url: receiver.url }, { type: 'http', name: 's', url: receiver.url, mode: 'structured' }] }),
+    testConfig({
+      database: file,
+      sinks: [
+        { type: 'stdout', name: 'out' },
+        { type: 'http', name: 'b', url: receiver.url },
+        { type: 'http', name: 's', url: receiver.url, mode: 'structured' },
+      ],
+    }),
     out.stream,
   );
   await waitFor(() => receiver.delivered().length === 2 && out.lines().length === 1, 10_000, 'deliveries');

@@ -1,12 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import {
-  DEFAULT_BACKOFF,
-  parseRetryAfter,
-  resolveBackoffPolicy,
-  retryWithBackoff,
-  RetryableDeliveryError,
-  sleep,
-} from '../../src/sinks/backoff.ts';
+import { DEFAULT_BACKOFF, parseRetryAfter, resolveBackoffPolicy, retryWithBackoff, RetryableDeliveryError, sleep } from '../../src/sinks/backoff.ts';
 import { PermanentDeliveryError } from '../../src/sinks/permanent-delivery-error.ts';
 
 const fast = { minDelayMs: 1, maxDelayMs: 5, maxRetries: Number.POSITIVE_INFINITY };
@@ -29,12 +22,9 @@ describe('resolveBackoffPolicy', () => {
     expect(resolveBackoffPolicy({ minDelayMs: 10, maxDelayMs: undefined })).toEqual({ ...DEFAULT_BACKOFF, minDelayMs: 10 });
   });
 
-  test.each([{ minDelayMs: -1 }, { minDelayMs: 100, maxDelayMs: 10 }, { maxRetries: 1.5 }, { maxRetries: Number.NaN }])(
-    'rejects %j',
-    (policy) => {
-      expect(() => resolveBackoffPolicy(policy)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
-    },
-  );
+  test.each([{ minDelayMs: -1 }, { minDelayMs: 100, maxDelayMs: 10 }, { maxRetries: 1.5 }, { maxRetries: Number.NaN }])('rejects %j', (policy) => {
+    expect(() => resolveBackoffPolicy(policy)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
 });
 
 describe('retryWithBackoff', () => {

@@ -215,10 +215,7 @@ describe('HTTP sink: signing and secrets', () => {
     receiver.enqueue('error500');
     const key = randomBytes(24);
     let clock = 1_700_000_000_000;
-    const s = createHttpSink(
-      { url: receiver.url, retry: fastRetry, signing: { secret: `whsec_${key.toString('base64')}` } },
-      { now: () => (clock += 1000) },
-    );
+    const s = createHttpSink({ url: receiver.url, retry: fastRetry, signing: { secret: `whsec_${key.toString('base64')}` } }, { now: () => (clock += 1000) });
     await s.publish(events(1, 10), never());
     const [first, second] = receiver.requests;
     for (const request of [first!, second!]) {

@@ -116,8 +116,7 @@ export async function startReceiver(): Promise<HttpReceiver> {
     setDefault: (fault) => {
       fallback = fault;
     },
-    waitForRequests: (count) =>
-      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    waitForRequests: (count) => (requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
     close: () => {
       closed ??= new Promise<void>((resolve, reject) => {
         open.delete(receiver);

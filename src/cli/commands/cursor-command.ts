@@ -19,7 +19,10 @@ export function registerCursor(program: Command, io: CliIo): void {
       const db = openDatabase(file);
       try {
         ensureRelayTables(db);
-        const head = db.prepare(`SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)}`).pluck().get() as number;
+        const head = db
+          .prepare(`SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)}`)
+          .pluck()
+          .get() as number;
         const position = flags.to === 'start' ? 0 : flags.to === 'end' ? head : Number(flags.to);
         if (!Number.isSafeInteger(position) || position < 0 || position > head) {
           throw new AuditeError('INVALID_ARGUMENT', `--to takes start, end or an event id between 0 and ${head}, got ${JSON.stringify(flags.to)}`);

@@ -24,7 +24,14 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
         ensureRelayTables(db);
         const letters = await new SqliteDeadLetterStore(db).list(flags.consumer);
         if (flags.json) {
-          print(io.stdout, JSON.stringify(letters.map(({ event: _event, response: _response, ...meta }) => meta), null, 2));
+          print(
+            io.stdout,
+            JSON.stringify(
+              letters.map(({ event: _event, response: _response, ...meta }) => meta),
+              null,
+              2,
+            ),
+          );
           return;
         }
         if (letters.length === 0) print(io.stdout, 'no dead letters');
@@ -54,7 +61,8 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
         for (const letter of letters) {
           const index = names.indexOf(letter.consumer);
           const sinkConfig = config.sinks[index];
-          if (sinkConfig === undefined) throw new AuditeError('CONFIG_INVALID', `dead letter #${letter.id} belongs to consumer ${letter.consumer}, which this config does not define`);
+          if (sinkConfig === undefined)
+            throw new AuditeError('CONFIG_INVALID', `dead letter #${letter.id} belongs to consumer ${letter.consumer}, which this config does not define`);
           const sink = await createSink(sinkConfig, { logger, env: io.env, stdout: io.stdout });
           try {
             await sink.publish([build(JSON.parse(letter.event) as FeedEvent)], io.shutdown);

@@ -61,6 +61,7 @@ export function registerTail(program: Command, io: CliIo): void {
 
 function parsePosition(value: string): number {
   const id = Number(value);
-  if (!Number.isSafeInteger(id) || id < 0) throw new AuditeError('INVALID_ARGUMENT', `--from takes end, beginning or an event id, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(id) || id < 0)
+    throw new AuditeError('INVALID_ARGUMENT', `--from takes end, beginning or an event id, got ${JSON.stringify(value)}`);
   return id;
 }
