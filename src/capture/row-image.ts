@@ -38,15 +38,24 @@ export function rowJsonSql(table: TableInfo, columns: readonly ColumnInfo[], ref
   if (pairs.length <= MAX_PAIRS_PER_OBJECT) return `json_object(${pairs.join(', ')})`;
   const chunks: string[] = [];
   for (let i = 0; i < pairs.length; i += MAX_PAIRS_PER_OBJECT) {
-    // Each chunk is '{...}' ending in a scalar, so trimming one brace per side is exact.
+    // Each chunk is '{...}' whose values are all scalars (blobSafe drops JSON subtypes),
+    // so it ends in a number, a literal or a quoted string: trimming one brace per side is exact.
     chunks.push(`rtrim(ltrim(json_object(${pairs.slice(i, i + MAX_PAIRS_PER_OBJECT).join(', ')}), '{'), '}')`);
   }
   return `json('{' || ${chunks.join(` || ',' || `)} || '}')`;
 }
 
-/** JSON cannot hold BLOBs; audite writes them as upper-case hex. Skip the check where a type is guaranteed. */
+/**
+ * A column value as a JSON scalar. JSON cannot hold BLOBs: audite writes them
+ * as upper-case hex. And a text value the writer produced with json() still
+ * carries SQLite's JSON subtype in NEW, so json_object would nest it as an
+ * object here but store it as a string once read back from the table (OLD,
+ * snapshots): `|| ''` drops the subtype, so a value is always its text.
+ */
 function blobSafe(table: TableInfo, ident: string, column: ColumnInfo): string {
   if (isRowidAlias(table, column)) return ident;
-  if (table.strict && column.hidden === 0 && ['INT', 'INTEGER', 'REAL', 'TEXT'].includes(column.type.toUpperCase())) return ident;
-  return `CASE WHEN typeof(${ident}) = 'blob' THEN hex(${ident}) ELSE ${ident} END`;
+  const declared = column.type.toUpperCase();
+  if (table.strict && column.hidden === 0 && ['INT', 'INTEGER', 'REAL'].includes(declared)) return ident;
+  if (table.strict && column.hidden === 0 && declared === 'TEXT') return `(${ident} || '')`;
+  return `CASE typeof(${ident}) WHEN 'text' THEN ${ident} || '' WHEN 'blob' THEN hex(${ident}) ELSE ${ident} END`;
 }

@@ -130,6 +130,13 @@ class Builder {
     return terms.length === 0 ? '0' : terms.join(' OR ');
   }
 
+  /** Every name that reaches the rowid (no column shadows it); none for WITHOUT ROWID tables. */
+  private rowidNames(): string[] {
+    if (this.table.withoutRowid) return [];
+    const taken = new Set(this.table.columns.map((c) => c.name.toLowerCase()));
+    return ['rowid', '_rowid_', 'oid'].filter((n) => !taken.has(n));
+  }
+
   /** The name that reaches the rowid, for rowid tables. */
   private ridName(): string | undefined {
     return this.table.withoutRowid ? undefined : (this.table.rowidAlias ?? this.table.rowidName);
@@ -142,7 +149,9 @@ class Builder {
   /** An UPDATE that changes the key moves the row to a new identity: delete the old, create the new. */
   rekey(): TriggerDef {
     const changed = this.keyColumns.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)} COLLATE BINARY`).join(' OR ');
-    const timing = this.keyIsRowid ? 'AFTER UPDATE' : `AFTER UPDATE OF ${this.keyColumns.map(q).join(', ')}`;
+    // An INTEGER PRIMARY KEY is also reachable as rowid/_rowid_/oid, and UPDATE OF matches names.
+    const names = this.table.rowidAlias === undefined ? this.keyColumns : [...this.keyColumns, ...this.rowidNames()];
+    const timing = this.keyIsRowid ? 'AFTER UPDATE' : `AFTER UPDATE OF ${names.map(q).join(', ')}`;
     return this.create('rekey', timing, changed, [
       ...this.recordStaged(this.displacedGone()),
       this.event(this.subject('OLD'), 'deleted', `json_object('old', ${this.row('OLD')})`),
@@ -178,9 +187,7 @@ class Builder {
    * updates of other columns never run these triggers at all.
    */
   private uniqueUpdate(): string {
-    const columns = new Set<string>(this.keyColumns);
-    const rid = this.ridName();
-    if (rid !== undefined) columns.add(rid);
+    const columns = new Set<string>([...this.keyColumns, ...this.rowidNames()]);
     for (const key of this.table.uniqueKeys) for (const c of key.columns) columns.add(c.name);
     return `UPDATE OF ${[...columns].map(q).join(', ')}`;
   }
@@ -190,7 +197,8 @@ class Builder {
     const rid = this.ridName();
     if (rid === undefined) return undefined;
     const staged = `${q(STAGED_ALIAS)}.rid`;
-    return `(${staged} = NEW.${q(rid)} AND ${staged} IS NOT OLD.${q(rid)}) OR ${this.stagedRowGone(rid)}`;
+    // Never the updated row itself: a stage left behind by an IGNOREd insert may hold its old image.
+    return `${staged} IS NOT OLD.${q(rid)} AND (${staged} = NEW.${q(rid)} OR ${this.stagedRowGone(rid)})`;
   }
 
   private stagedRowGone(rid: string): string {

@@ -100,6 +100,12 @@ export const configSchema = z
     source: z
       .object({
         batchSize: z.number().int().positive().max(100_000).default(500),
+        maxBatchBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024)
+          .describe('a batch also ends once its rows hold this many bytes of data (at least one row), so memory stays flat whatever the row sizes'),
         pollIntervalMs: z.number().int().positive().max(10_000).default(5).describe('how often an idle consumer checks PRAGMA data_version for new commits'),
         busyTimeoutMs: z.number().int().nonnegative().default(5000),
         startFrom: z

@@ -133,5 +133,10 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
 }
 
 function defaultBackend(config: Config): FeedBackend {
-  return openSqliteBackend({ file: config.database, pollIntervalMs: config.source.pollIntervalMs, busyTimeoutMs: config.source.busyTimeoutMs });
+  return openSqliteBackend({
+    file: config.database,
+    pollIntervalMs: config.source.pollIntervalMs,
+    maxBatchBytes: config.source.maxBatchBytes,
+    busyTimeoutMs: config.source.busyTimeoutMs,
+  });
 }

@@ -2,7 +2,6 @@ import type { SinkConfig } from '../config/config-schema.ts';
 import { resolveSecret } from '../config/load-config.ts';
 import type { Logger } from '../relay/logger.ts';
 import { createHttpSink } from './http-sink.ts';
-import { createKafkaSink } from './kafka-sink.ts';
 import type { Sink } from './sink.ts';
 import { createFileSink, createStreamSink } from './stdout-sink.ts';
 
@@ -36,7 +35,10 @@ export async function createSink(config: SinkConfig, deps: SinkDeps): Promise<Si
         { logger: deps.logger, ...(deps.onRetry ? { onRetry: deps.onRetry } : {}) },
       );
     }
-    case 'kafka':
+    case 'kafka': {
+      // Loaded only when configured: kafkajs costs every other relay ~10 MB of memory for nothing.
+      const { createKafkaSink } = await import('./kafka-sink.ts');
       return createKafkaSink(config, { logger: deps.logger, env: deps.env, ...(deps.onRetry ? { onRetry: deps.onRetry } : {}) });
+    }
   }
 }

@@ -8,6 +8,7 @@ import { ensureRelayTables } from './sqlite-relay-tables.ts';
 export interface SqliteBackendOptions {
   file: string;
   pollIntervalMs: number;
+  maxBatchBytes?: number;
   busyTimeoutMs: number;
 }
 

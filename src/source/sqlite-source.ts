@@ -26,15 +26,17 @@ interface FeedRow {
 export class SqliteChangeSource implements ChangeSource {
   private readonly db: SqliteDatabase;
   private readonly pollIntervalMs: number;
+  private readonly maxBatchBytes: number;
   private readonly dataVersion: SqliteStatement;
   private readonly schemaVersion: SqliteStatement;
   private readStatement: SqliteStatement | undefined;
   private seenSchema = -1;
   private seenData = -1;
 
-  constructor(db: SqliteDatabase, options: { pollIntervalMs: number }) {
+  constructor(db: SqliteDatabase, options: { pollIntervalMs: number; maxBatchBytes?: number }) {
     this.db = db;
     this.pollIntervalMs = options.pollIntervalMs;
+    this.maxBatchBytes = options.maxBatchBytes ?? Number.MAX_SAFE_INTEGER;
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     this.schemaVersion = db.prepare('PRAGMA schema_version').pluck();
   }
@@ -42,7 +44,7 @@ export class SqliteChangeSource implements ChangeSource {
   async read(after: number, limit: number): Promise<FeedEvent[]> {
     // Noted before reading: a commit landing in between changes it, so waitForChange cannot miss it.
     this.seenData = this.dataVersion.get() as number;
-    const rows = this.statement().all(after, limit) as FeedRow[];
+    const rows = this.statement().all(after, limit, this.maxBatchBytes) as FeedRow[];
     return rows.map(toEvent);
   }
 
@@ -76,9 +78,17 @@ export class SqliteChangeSource implements ChangeSource {
     const version = this.schemaVersion.get() as number;
     if (this.readStatement === undefined || version !== this.seenSchema) {
       const hasContext = this.db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'context'`).get(FEED_TABLE) !== undefined;
+      const context = hasContext ? 'context' : 'NULL';
+      const size = `coalesce(octet_length(data), 0) + coalesce(octet_length(${context}), 0)`;
+      // At most `limit` rows, cut after the row that reaches maxBatchBytes (the first row always
+      // comes): memory per batch stays bounded whatever the row sizes. json_valid runs in C,
+      // rather than a JS parse allocating a throwaway object tree per event.
       this.readStatement = this.db.prepare(
-        // json_valid in C, rather than a JS parse that would allocate a throwaway object tree per event.
-        `SELECT id, source, subject, type, time, specversion, data, ${hasContext ? 'context' : 'NULL AS context'}, json_valid(data) AS valid FROM ${q(FEED_TABLE)} WHERE id > ? ORDER BY id LIMIT ?`,
+        `SELECT id, source, subject, type, time, specversion, data, context, json_valid(data) AS valid FROM (
+           SELECT id, source, subject, type, time, specversion, data, ${context} AS context, ${size} AS size,
+                  sum(${size}) OVER (ORDER BY id ROWS UNBOUNDED PRECEDING) AS total
+           FROM ${q(FEED_TABLE)} WHERE id > ? ORDER BY id LIMIT ?
+         ) WHERE total - size < ? ORDER BY id`,
       );
       this.seenSchema = version;
     }

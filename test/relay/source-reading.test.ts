@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { expect, test } from 'vitest';
+import { SqliteChangeSource } from '../../src/source/sqlite-source.ts';
+import { openDatabase } from '../../src/sqlite/open-database.ts';
 import { startReceiver } from '../support/http-receiver.ts';
 import { appDatabase, cursorOf, memoryStream, runRelay, testConfig, waitFor } from '../support/relay.ts';
 import { tempDbPath } from '../support/temp.ts';
@@ -75,4 +77,24 @@ test('integers beyond 2^53, unicode and BLOB hex arrive exactly as captured', as
   expect(structured).toContain(`"data":${captured}`);
   expect(out.lines()[0]).toContain(`"data":${captured}`);
   expect(captured).toContain('"raw":"DEADBEEF"');
+});
+
+test('a batch ends at maxBatchBytes (but always holds one row), so memory stays flat whatever the row sizes', async () => {
+  const { file, app } = appDatabase();
+  const insert = app.prepare('INSERT INTO item (id, name, qty) VALUES (?, ?, ?)');
+  for (let i = 1; i <= 6; i++) insert.run(i, 'x'.repeat(1000), i);
+  const open = (maxBatchBytes?: number): SqliteChangeSource =>
+    new SqliteChangeSource(openDatabase(file, { readonly: true }), { pollIntervalMs: 5, ...(maxBatchBytes === undefined ? {} : { maxBatchBytes }) });
+  const unbounded = open();
+  expect((await unbounded.read(0, 100)).map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  await unbounded.close();
+  const tiny = open(1);
+  expect((await tiny.read(0, 100)).map((e) => e.id)).toEqual([1]);
+  expect((await tiny.read(1, 100)).map((e) => e.id)).toEqual([2]);
+  await tiny.close();
+  // Each row's data is a little over 1,000 bytes: a 2,500-byte cap stops after the row that crosses it.
+  const capped = open(2500);
+  expect((await capped.read(0, 100)).map((e) => e.id)).toEqual([1, 2, 3]);
+  expect((await capped.read(0, 2)).map((e) => e.id)).toEqual([1, 2]);
+  await capped.close();
 });
