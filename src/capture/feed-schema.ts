@@ -12,6 +12,10 @@ export const CURSOR_TABLE = 'audite_cursor';
 export const CONTEXT_TABLE = 'audite_context';
 export const REPLACED_TABLE = 'audite_replaced';
 export const SETTINGS_TABLE = 'audite_settings';
+export const DEAD_LETTER_TABLE = 'audite_deadletter';
+
+/** Every table and view audite owns (its triggers go with them); an app's own audite_* table is not among them. */
+export const OWN_TABLES = [FEED_TABLE, CURSOR_TABLE, CONTEXT_TABLE, REPLACED_TABLE, SETTINGS_TABLE, DEAD_LETTER_TABLE] as const;
 
 export interface SchemaObject {
   type: 'table' | 'view' | 'index';

@@ -34,8 +34,10 @@ try {
 } catch (error) {
   process.exitCode = handle(error);
 }
-// Let stdout drain, then leave even if a library left a handle open.
+// Let stdout drain, then leave even if a library left a handle open; a reader that
+// stopped reading (a stalled pipe) must not keep a stopped relay alive for ever.
 process.stdout.write('', () => process.exit());
+setTimeout(() => process.exit(), 2000).unref();
 
 function handle(error: unknown): number {
   if (error instanceof CommanderError) {

@@ -22,7 +22,7 @@ export async function runRelayUntilSignal(config: Config, io: CliIo, logger: Log
     if (outcomes.length > 0 && outcomes.every((o) => o === 'halted')) {
       throw new AuditeError(
         'SINK_PERMANENT',
-        'every consumer is halted; see `audite status` for the last error, then `audite cursor reset` or `audite deadletter replay`',
+        'every consumer is halted; see `audite status` for the last error, then, with the daemon stopped, `audite cursor reset`',
       );
     }
   } finally {

@@ -60,6 +60,12 @@ function readConfigFile(path: string): Layer {
 function rejectLiteralSecrets(layer: Layer, path: string): void {
   const sinks = Array.isArray(layer.sinks) ? layer.sinks : [];
   sinks.forEach((sink: unknown, i) => {
+    if (isPlainObject(sink) && typeof sink.url === 'string' && hasCredentials(sink.url)) {
+      throw new AuditeError(
+        'CONFIG_INVALID',
+        `${path}: sinks.${i}.url holds credentials; put them in a header written as { env: VARIABLE_NAME } (e.g. Authorization) instead`,
+      );
+    }
     if (!isPlainObject(sink) || !isPlainObject(sink.headers)) return;
     for (const [name, value] of Object.entries(sink.headers)) {
       if (typeof value === 'string' && SECRET_HEADER.test(name)) {
@@ -70,6 +76,15 @@ function rejectLiteralSecrets(layer: Layer, path: string): void {
       }
     }
   });
+}
+
+function hasCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false; // not a URL: the schema reports it
+  }
 }
 
 /** AUDITE_SOURCE__BATCH_SIZE=100 → { source: { batchSize: 100 } }; AUDITE_SINKS__0__URL → sinks[0].url. */

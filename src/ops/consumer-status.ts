@@ -1,5 +1,5 @@
 import { CURSOR_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
-import { DEAD_LETTER_TABLE } from '../source/sqlite-relay-tables.ts';
+import { DEAD_LETTER_TABLE } from '../capture/feed-schema.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 

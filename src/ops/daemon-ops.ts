@@ -158,7 +158,7 @@ async function maintain(
       ...halted.map((c) => ({
         key: `halted:${c.consumer}`,
         fields: { consumer: c.consumer, position: c.position, lagEvents: c.lagEvents, lastError: c.lastError },
-        message: `consumer ${c.consumer} is halted: its events wait in the feed; fix the cause, then \`audite cursor reset\` or \`audite deadletter replay\``,
+        message: `consumer ${c.consumer} is halted: its events wait in the feed; fix the cause, then stop the daemon and run \`audite cursor reset\` (to the halted event's id minus one to retry it)`,
       })),
     ]);
   } catch (error) {

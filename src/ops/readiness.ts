@@ -35,7 +35,7 @@ export function checkReadiness(input: ReadinessInput): Readiness {
   for (const c of input.consumers) {
     if (c.outcome === 'halted') {
       reasons.push(
-        `consumer ${c.name}: halted${c.lastError === null ? '' : ` on ${c.lastError}`}; fix the cause, then \`audite cursor reset\` or \`audite deadletter replay\``,
+        `consumer ${c.name}: halted${c.lastError === null ? '' : ` on ${c.lastError}`}; fix the cause, then stop the daemon and run \`audite cursor reset\``,
       );
       continue;
     }

@@ -5,7 +5,7 @@ import type { FeedEvent } from '../events/feed-event.ts';
 import type { OutboundEvent } from '../events/outbound-event.ts';
 import { PermanentDeliveryError } from '../sinks/permanent-delivery-error.ts';
 import type { Sink } from '../sinks/sink.ts';
-import type { ChangeSource, CheckpointStore, DeadLetterStore } from '../source/change-source.ts';
+import type { ChangeSource, CheckpointStore, ConsumerState, DeadLetterStore } from '../source/change-source.ts';
 import type { ConsumerObserver } from './consumer-observer.ts';
 import type { Logger } from './logger.ts';
 
@@ -43,9 +43,13 @@ class Halted extends Error {}
  */
 export async function runConsumer(options: ConsumerOptions, signals: ConsumerSignals): Promise<ConsumerOutcome> {
   const { name, source, logger } = options;
-  const state = await options.checkpoints.load(name, options.startFrom);
+  const state = await loadState(options, signals.stop);
+  if (state === undefined) return 'stopped';
   if (state.halted) {
-    logger.error({ lastError: state.lastError }, 'consumer is halted; fix the cause, then `audite cursor reset` it or replay dead letters');
+    logger.error(
+      { lastError: state.lastError },
+      'consumer is halted; fix the cause, then stop the daemon and run `audite cursor reset` (a reset takes effect when a consumer starts)',
+    );
     options.observer?.halted?.(name);
     return 'halted';
   }
@@ -61,7 +65,9 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
       }
       const started = performance.now();
       position = await deliver(options, rows, signals.abort, position);
-      options.observer?.batchDelivered?.(name, rows.length, performance.now() - started);
+      const durationMs = performance.now() - started;
+      options.observer?.batchDelivered?.(name, rows.length, durationMs);
+      logger.debug({ events: rows.length, position, durationMs: Math.round(durationMs) }, 'batch delivered');
       failures = 0;
     } catch (error) {
       if (error instanceof Halted) {
@@ -78,6 +84,21 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
   }
   logger.info({ position }, 'consumer stopped');
   return 'stopped';
+}
+
+/** Registers the consumer; a database busy for longer than the cursor writer waits is retried, not fatal. */
+async function loadState(options: ConsumerOptions, stop: AbortSignal): Promise<ConsumerState | undefined> {
+  for (let failures = 1; !stop.aborted; failures++) {
+    try {
+      return await options.checkpoints.load(options.name, options.startFrom);
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      const delay = backoffDelay(failures);
+      options.logger.warn({ retryInMs: delay }, 'database busy; registering the consumer again shortly');
+      await sleep(delay, undefined, { signal: stop }).catch(() => {});
+    }
+  }
+  return undefined;
 }
 
 /**

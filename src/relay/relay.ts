@@ -37,8 +37,23 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/**
+ * A consumer's name is its cursor row, so it must not depend on where the sink
+ * sits in the list: reordering sinks would hand one sink another's position.
+ * An unnamed sink is called after its type, which only works while it is the
+ * only one of that type.
+ */
 export function consumerNames(config: Config): string[] {
-  const names = config.sinks.map((sink, i) => sink.name ?? (config.sinks.filter((s) => s.type === sink.type).length > 1 ? `${sink.type}-${i}` : sink.type));
+  const names = config.sinks.map((sink, i) => {
+    if (sink.name !== undefined) return sink.name;
+    if (config.sinks.filter((s) => s.type === sink.type).length > 1) {
+      throw new AuditeError(
+        'CONFIG_INVALID',
+        `invalid configuration: sinks.${i}.name is required when several ${sink.type} sinks are configured (it names the sink's cursor)`,
+      );
+    }
+    return sink.type;
+  });
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate !== undefined)
     throw new AuditeError('CONFIG_INVALID', `invalid configuration: two sinks share the consumer name ${JSON.stringify(duplicate)}; give each a distinct name`);

@@ -1,9 +1,12 @@
-import { openDatabase } from '../sqlite/open-database.ts';
+import { isBusy } from '../errors.ts';
+import { lockedError, openDatabase } from '../sqlite/open-database.ts';
 import type { FeedBackend } from './change-source.ts';
 import { SqliteChangeSource } from './sqlite-source.ts';
 import { SqliteCheckpointStore } from './sqlite-checkpoint-store.ts';
 import { SqliteDeadLetterStore } from './sqlite-dead-letter-store.ts';
 import { ensureRelayTables } from './sqlite-relay-tables.ts';
+
+const RUNNING_BUSY_TIMEOUT_MS = 250;
 
 export interface SqliteBackendOptions {
   file: string;
@@ -25,8 +28,13 @@ export function openSqliteBackend(options: SqliteBackendOptions): FeedBackend {
     writer.pragma('synchronous = NORMAL');
     writer.pragma('wal_autocheckpoint = 0');
     ensureRelayTables(writer);
+    // From here on, SQLite's busy wait blocks the whole event loop (every consumer, the ops
+    // endpoint): wait briefly and let the caller retry instead. A cursor write that times out
+    // is covered by the next one; anything else is retried with the batch.
+    writer.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs, RUNNING_BUSY_TIMEOUT_MS)}`);
   } catch (error) {
     writer.close();
+    if (isBusy(error)) throw lockedError(options.file, error);
     throw error;
   }
   const sources: SqliteChangeSource[] = [];

@@ -1,7 +1,7 @@
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import type { DeadLetter, DeadLetterStore } from './change-source.ts';
-import { DEAD_LETTER_TABLE } from './sqlite-relay-tables.ts';
+import { DEAD_LETTER_TABLE } from '../capture/feed-schema.ts';
 
 export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly db: SqliteDatabase;

@@ -1,9 +1,7 @@
-import { CURSOR_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
+import { CURSOR_TABLE, DEAD_LETTER_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
 import { AuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
-
-export const DEAD_LETTER_TABLE = 'audite_deadletter';
 
 /** Milliseconds since the epoch, computed by SQLite (no JS clock in the statement). */
 export const NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;

@@ -1,5 +1,7 @@
 // Regressions found in review: each of these once lost a change, doubled one, or failed the app's write.
 import { describe, expect, test } from 'vitest';
+import { disable } from '../../src/capture/disable.ts';
+import type { SqliteDatabase } from '../../src/sqlite/sqlite-database.ts';
 import { createDb, enableFile, feed, withDb } from './support.ts';
 
 describe('capture edge cases', () => {
@@ -59,5 +61,15 @@ describe('capture edge cases', () => {
       ['t.deleted', '1'],
       ['t.created', '5'],
     ]);
+  });
+});
+
+describe('disable --drop-tables', () => {
+  test("drops audite's own tables and view, never an app table that shares the prefix", () => {
+    const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY); CREATE TABLE audite_invoices (id INTEGER PRIMARY KEY);');
+    enableFile(file);
+    withDb(file, (db) => disable(db as unknown as SqliteDatabase, { dropTables: true }));
+    const left = withDb(file, (db) => db.prepare("SELECT type, name FROM sqlite_schema WHERE name LIKE 'audite%' ORDER BY name").all());
+    expect(left).toEqual([{ type: 'table', name: 'audite_invoices' }]);
   });
 });

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { configJsonSchema } from '../../src/config/config-json-schema.ts';
 import { configSchema } from '../../src/config/config-schema.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { consumerNames } from '../../src/relay/relay.ts';
 import { isAuditeError } from '../../src/errors.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { tempDir } from '../support/temp.ts';
@@ -61,6 +62,13 @@ describe('config', () => {
     expect(configError(() => loadConfig({ flags: { database: 'a.db', colour: 'blue' } }))).toContain('colour');
   });
 
+  test('credentials in a sink URL are refused in the file, without echoing them', () => {
+    const file = writeConfig('database: a.db\nsinks:\n  - type: http\n    url: https://user:hunter2@example.com/hook\n');
+    const message = configError(() => loadConfig({ file }));
+    expect(message).toContain('sinks.0.url holds credentials');
+    expect(message).not.toContain('hunter2');
+  });
+
   test('secret headers must come from the environment', () => {
     const file = writeConfig('database: a.db\nsinks:\n  - type: http\n    url: http://127.0.0.1:1/\n    headers:\n      Authorization: Bearer hunter2\n');
     const message = configError(() => loadConfig({ file }));
@@ -73,5 +81,16 @@ describe('config', () => {
     expect(configSchema.safeParse(example).success).toBe(true);
     const onDisk = JSON.parse(readFileSync(join(REPO_ROOT, 'config', 'audite.schema.json'), 'utf8')) as unknown;
     expect(onDisk, 'run `npm run schema` after changing the config schema').toEqual(configJsonSchema());
+  });
+});
+
+describe('consumer names', () => {
+  test('several sinks of one type must be named: a name that moved with the list would hand one sink another cursor', () => {
+    const config = loadConfig({ flags: { database: 'a.db', sinks: [{ type: 'stdout' }, { type: 'stdout', name: 'second' }] } });
+    expect(configError(() => consumerNames(config))).toContain('sinks.0.name is required');
+    expect(consumerNames(loadConfig({ flags: { database: 'a.db', sinks: [{ type: 'stdout' }, { type: 'file', path: '/tmp/x' }] } }))).toEqual([
+      'stdout',
+      'file',
+    ]);
   });
 });

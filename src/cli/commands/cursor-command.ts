@@ -11,7 +11,9 @@ export function registerCursor(program: Command, io: CliIo): void {
   const cursor = program.command('cursor').description("inspect or move a consumer's checkpoint");
   cursor
     .command('reset')
-    .description('move a consumer to a position (also backwards: events after it are delivered again) and clear its halt')
+    .description(
+      'move a consumer to a position (also backwards: events after it are delivered again) and clear its halt; stop the daemon first, it reads cursors when a consumer starts',
+    )
     .argument('<db>', 'SQLite database')
     .argument('<consumer>', 'consumer name (see `audite status`)')
     .requiredOption('--to <where>', 'start (redeliver everything), end (skip to the head) or an event id')

@@ -68,6 +68,10 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
             await sink.publish([build(JSON.parse(letter.event) as FeedEvent)], io.shutdown);
             await store.remove(letter.id);
             replayed += 1;
+          } catch (error) {
+            // Interrupted: what was acknowledged is removed, the rest stays for the next replay.
+            if (!io.shutdown.aborted) throw error;
+            break;
           } finally {
             await sink.close();
           }

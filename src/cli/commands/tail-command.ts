@@ -52,6 +52,9 @@ export function registerTail(program: Command, io: CliIo): void {
           await sink.publish(events, io.shutdown);
           position = rows[rows.length - 1]?.id ?? position;
         }
+      } catch (error) {
+        // Ctrl-C while a write waits on a slow reader (`| less`) is a normal way to stop.
+        if (!io.shutdown.aborted) throw error;
       } finally {
         await sink.close();
         await source.close();
