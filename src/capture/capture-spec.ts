@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { quoteIdent as q, quoteString as s } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { SETTINGS_TABLE } from './feed-schema.ts';
+import { tableExists } from '../sqlite/schema-queries.ts';
 
 /**
  * What to capture. Stored in the database, so that a plain re-run of
@@ -24,8 +25,8 @@ export const DEFAULT_SPEC: CaptureSpec = captureSpecSchema.parse({});
 const KEY = 'capture';
 
 export function readStoredSpec(db: SqliteDatabase): CaptureSpec | undefined {
-  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(SETTINGS_TABLE);
-  if (exists === undefined) return undefined;
+  const exists = tableExists(db, SETTINGS_TABLE);
+  if (!exists) return undefined;
   const row = db.prepare(`SELECT value FROM ${q(SETTINGS_TABLE)} WHERE key = ?`).get(KEY) as { value: string } | undefined;
   if (row === undefined) return undefined;
   const parsed = captureSpecSchema.safeParse(JSON.parse(row.value));

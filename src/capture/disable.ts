@@ -1,6 +1,6 @@
-import { AuditeError, isBusy } from '../errors.ts';
-import { lockedError } from '../sqlite/open-database.ts';
+import { AuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
+import { writeTransaction } from '../sqlite/schema-queries.ts';
 import { FEED_VIEW, OWN_TABLES } from './feed-schema.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 
@@ -28,14 +28,8 @@ export function disable(db: SqliteDatabase, options: { dropTables?: boolean; dry
     .all({ drop: options.dropTables ? 1 : 0, tables: JSON.stringify(OWN_TABLES), view: FEED_VIEW }) as { type: string; name: string }[];
   const statements = rows.map((r) => `DROP ${r.type.toUpperCase()} IF EXISTS ${q(r.name)}`);
   if (options.dryRun || statements.length === 0) return { statements };
-  try {
-    db.exec('BEGIN IMMEDIATE');
+  writeTransaction(db, () => {
     for (const sql of statements) db.exec(sql);
-    db.exec('COMMIT');
-  } catch (cause) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
+  });
   return { statements };
 }

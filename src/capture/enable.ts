@@ -1,5 +1,6 @@
 import { AuditeError, isBusy } from '../errors.ts';
 import { lockedError } from '../sqlite/open-database.ts';
+import { writeTransaction } from '../sqlite/schema-queries.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { mergeSpec, readStoredSpec, type CaptureSpec } from './capture-spec.ts';
 import { planEnable, type EnablePlan } from './enable-plan.ts';
@@ -49,21 +50,11 @@ export function enable(db: SqliteDatabase, options: EnableOptions = {}): EnableR
     return { ...plan, spec, upToDate: !walEnabled, walEnabled, dryRun };
   }
 
-  try {
-    db.exec('BEGIN IMMEDIATE');
-  } catch (cause) {
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
-  try {
-    plan = planEnable(db, spec, planOptions);
-    for (const sql of plan.statements) db.exec(sql);
-    db.exec('COMMIT');
-  } catch (cause) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
+  plan = writeTransaction(db, () => {
+    const current = planEnable(db, spec, planOptions);
+    for (const sql of current.statements) db.exec(sql);
+    return current;
+  });
   const walEnabled = wantWal && setWal(db);
   return { ...plan, spec, upToDate: false, walEnabled, dryRun };
 }

@@ -66,7 +66,7 @@ export const historyIndexes: readonly SchemaObject[] = [
 ];
 
 // One row per consumer; position is the last id its sink acknowledged.
-const cursorTable = `CREATE TABLE IF NOT EXISTS ${q(CURSOR_TABLE)} (
+export const cursorTable = `CREATE TABLE IF NOT EXISTS ${q(CURSOR_TABLE)} (
   consumer TEXT PRIMARY KEY,
   position INTEGER NOT NULL DEFAULT 0,
   updated_at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { SETTINGS_TABLE } from './feed-schema.ts';
+import { tableExists } from '../sqlite/schema-queries.ts';
 
 /**
  * Where a snapshot stands, in audite_settings under the key `snapshot`. It is
@@ -41,8 +42,8 @@ export type SqlValue = bigint | number | string | Buffer | null;
 const KEY = 'snapshot';
 
 export function readSnapshotState(db: SqliteDatabase): SnapshotState | undefined {
-  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(SETTINGS_TABLE);
-  if (exists === undefined) return undefined;
+  const exists = tableExists(db, SETTINGS_TABLE);
+  if (!exists) return undefined;
   const value = db
     .prepare(`SELECT value FROM ${q(SETTINGS_TABLE)} WHERE key = ?`)
     .pluck()

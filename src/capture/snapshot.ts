@@ -9,6 +9,7 @@ import { FEED_TABLE } from './feed-schema.ts';
 import { readTables, type TableInfo } from './schema-reader.ts';
 import { decodeKey, encodeKey, readSnapshotState, writeSnapshotState, type SnapshotState, type SqlValue } from './snapshot-progress.ts';
 import { snapshotSql, type SnapshotSql } from './snapshot-sql.ts';
+import { beginImmediate, tableExists } from '../sqlite/schema-queries.ts';
 
 /**
  * Copies the rows that already exist in captured tables into the feed as
@@ -148,7 +149,7 @@ function statementsFor(db: SqliteDatabase, info: TableInfo, spec: CaptureSpec): 
 
 /** One chunk, in one IMMEDIATE transaction: read progress, copy the next rows, save progress. */
 function chunk(db: SqliteDatabase, id: string, statements: Map<string, TableStatements>, chunkSize: number): { state: SnapshotState; count: number } {
-  begin(db);
+  beginImmediate(db);
   try {
     const state = readSnapshotState(db);
     if (state === undefined || state.id !== id) {
@@ -182,10 +183,10 @@ function params(prefix: string, values: readonly SqlValue[]): Record<string, Sql
 /** Validates before anything is written: a refused snapshot leaves no run behind. */
 function startOrResume(db: SqliteDatabase, plan: { tables: string[]; stale: string[] }, options: SnapshotOptions): { state: SnapshotState; resumed: boolean } {
   const captured = plan.tables;
-  const feedExists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(FEED_TABLE) !== undefined;
+  const feedExists = tableExists(db, FEED_TABLE);
   if (!feedExists) throw new AuditeError('NOT_ENABLED', `${db.name} has no change feed; run \`audite enable ${db.name}\` first`);
   const wanted = options.tables?.map((name) => resolveTable(name, captured));
-  begin(db);
+  beginImmediate(db);
   try {
     const existing = readSnapshotState(db);
     if (existing !== undefined && existing.finishedAt === null && !options.restart) {
@@ -243,13 +244,4 @@ function assertCurrent(tables: string[], captured: string[], stale: string[]): v
 function sameTables(a: string[], b: string[]): boolean {
   const norm = (list: string[]): string => [...new Set(list.map((t) => t.toLowerCase()))].sort().join('\n');
   return norm(a) === norm(b);
-}
-
-function begin(db: SqliteDatabase): void {
-  try {
-    db.exec('BEGIN IMMEDIATE');
-  } catch (cause) {
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
 }

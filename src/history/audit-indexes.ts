@@ -1,7 +1,7 @@
 import { ACTOR_INDEX, historyIndexes, SOURCE_SUBJECT_INDEX, TIME_INDEX, type SchemaObject } from '../capture/feed-schema.ts';
-import { AuditeError, isBusy } from '../errors.ts';
+import { AuditeError } from '../errors.ts';
 import { assertEnabled } from '../ops/status.ts';
-import { lockedError } from '../sqlite/open-database.ts';
+import { writeTransaction } from '../sqlite/schema-queries.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { readFeedShape, type FeedShape } from './feed-access.ts';
 import type { HistoryFilter } from './history-query.ts';
@@ -25,15 +25,9 @@ export function ensureAuditIndexes(db: SqliteDatabase): string[] {
   const wanted = historyIndexes.filter((index) => shape.hasContext || index.name !== ACTOR_INDEX);
   const missing = wanted.filter((index) => !shape.indexes.has(index.name));
   if (missing.length === 0) return [];
-  try {
-    db.exec('BEGIN IMMEDIATE');
+  writeTransaction(db, () => {
     for (const index of missing) db.exec(index.sql);
-    db.exec('COMMIT');
-  } catch (cause) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
+  });
   return missing.map((index) => index.name);
 }
 

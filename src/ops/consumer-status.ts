@@ -2,6 +2,7 @@ import { CURSOR_TABLE, FEED_TABLE } from '../capture/feed-schema.ts';
 import { DEAD_LETTER_TABLE } from '../capture/feed-schema.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import { tableColumns } from '../sqlite/schema-queries.ts';
 
 /**
  * What an operator asks about consumers and the feed, read from the
@@ -87,8 +88,4 @@ function deadLetterCounts(db: SqliteDatabase): Map<string, number> {
   if (tableColumns(db, DEAD_LETTER_TABLE).size === 0) return new Map();
   const rows = db.prepare(`SELECT consumer, count(*) AS n FROM ${q(DEAD_LETTER_TABLE)} GROUP BY consumer`).all() as { consumer: string; n: number }[];
   return new Map(rows.map((r) => [r.consumer, r.n]));
-}
-
-function tableColumns(db: SqliteDatabase, table: string): Set<string> {
-  return new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]).map((c) => c.name));
 }

@@ -4,6 +4,7 @@ import { AuditeError, isBusy } from '../errors.ts';
 import { lockedError } from '../sqlite/open-database.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
+import { beginImmediate, tableColumns, tableExists } from '../sqlite/schema-queries.ts';
 
 /**
  * Retention: deletes the oldest events once every consumer in audite_cursor
@@ -82,7 +83,7 @@ export async function prune(db: SqliteDatabase, options: PruneOptions): Promise<
 
 /** Consumers holding back events older than the window: halted, far behind, or no longer run by anyone. */
 export function retentionBlockers(db: SqliteDatabase, keepSeconds: number, now: () => number = nowSeconds): RetentionBlocker[] {
-  const columns = new Set((db.prepare('SELECT name FROM pragma_table_info(?)').all(CURSOR_TABLE) as { name: string }[]).map((c) => c.name));
+  const columns = tableColumns(db, CURSOR_TABLE);
   if (columns.size === 0) return [];
   const cutoff = now() - keepSeconds;
   // Cursor tables made by `enable` alone have no halted column until the relay first runs.
@@ -125,7 +126,7 @@ function createBatches(db: SqliteDatabase, batchSize: number, cutoff: number): {
   };
 
   const remove = (): Step => {
-    begin(db);
+    beginImmediate(db);
     try {
       const step = oldPrefix(FIRST);
       if (step.count > 0) {
@@ -143,15 +144,6 @@ function createBatches(db: SqliteDatabase, batchSize: number, cutoff: number): {
   return { count: oldPrefix, remove };
 }
 
-function begin(db: SqliteDatabase): void {
-  try {
-    db.exec('BEGIN IMMEDIATE');
-  } catch (cause) {
-    if (isBusy(cause)) throw lockedError(db.name, cause);
-    throw cause;
-  }
-}
-
 function hasCursorTable(db: SqliteDatabase): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(CURSOR_TABLE) !== undefined;
+  return tableExists(db, CURSOR_TABLE);
 }

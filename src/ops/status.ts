@@ -6,6 +6,7 @@ import { AuditeError, isAuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { readConsumerReports, type ConsumerReport } from './consumer-status.ts';
+import { tableExists } from '../sqlite/schema-queries.ts';
 
 export interface ConsumerStatus extends Omit<ConsumerReport, 'lagEvents'> {
   /** Events in the feed past this consumer's position. */
@@ -78,8 +79,4 @@ export function readStatus(db: SqliteDatabase): Status {
 
 function isoOrNull(seconds: number | null): string | null {
   return seconds === null ? null : new Date(seconds * 1000).toISOString();
-}
-
-export function tableExists(db: SqliteDatabase, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?").get(name) !== undefined;
 }
