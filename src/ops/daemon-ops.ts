@@ -10,7 +10,7 @@ import { openDatabase } from '../sqlite/open-database.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import { readConsumerReports, readFeedReport } from './consumer-status.ts';
-import { createRelayMetrics, type RelayMetrics } from './metrics.ts';
+import type { RelayMetrics } from './metrics.ts';
 import { startOpsServer, type OpsServer } from './ops-server.ts';
 import { checkReadiness, type Readiness } from './readiness.ts';
 import { prune, type RetentionBlocker } from './retention.ts';
@@ -40,11 +40,20 @@ export interface DaemonOps {
  * the ops endpoint, the schema watch (and autoRefresh), periodic retention,
  * and warnings about halted or blocking consumers.
  */
+const UNSERVED_METRICS: RelayMetrics = {
+  render: async () => ({ contentType: 'text/plain', text: '' }),
+  observer: {},
+  update: () => {},
+  pruned: () => {},
+  schemaRefreshed: () => {},
+};
+
 export async function startDaemonOps(options: DaemonOpsOptions): Promise<DaemonOps> {
   const { config, logger } = options;
   const keepSeconds = parseRetentionWindow(config.retention.keep, 'retention.keep');
   const db = openDatabase(config.database, { busyTimeoutMs: config.source.busyTimeoutMs });
-  const metrics = createRelayMetrics(options.consumers.map((c) => c.name));
+  // prom-client costs ~20 MB of memory: loaded only when /metrics is served.
+  const metrics = config.ops.port === null ? UNSERVED_METRICS : (await import('./metrics.ts')).createRelayMetrics(options.consumers.map((c) => c.name));
   const watch = createSchemaWatch(db, { autoRefresh: config.schema.autoRefresh });
   const warn = createWarnThrottle(logger);
   const closing = new AbortController();
@@ -75,7 +84,7 @@ export async function startDaemonOps(options: DaemonOpsOptions): Promise<DaemonO
         metrics: async () => {
           const feed = readFeedReport(db);
           metrics.update({ feed, consumers: readConsumerReports(db, feed.headId), stale: watch.state.stale, blockers });
-          return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
+          return metrics.render();
         },
       });
       logger.info({ host: server.host, port: server.port }, 'ops endpoint serving /healthz, /readyz and /metrics');

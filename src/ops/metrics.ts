@@ -14,8 +14,8 @@ export interface OpsSample {
 }
 
 export interface RelayMetrics {
-  /** Our own registry: never prom-client's global one, so two relays in one process do not collide. */
-  readonly registry: Registry;
+  /** The Prometheus text: our own registry (never prom-client's global one, so two relays in one process do not collide) plus process metrics. */
+  render(): Promise<{ contentType: string; text: string }>;
   /** Counters and the batch histogram, fed by the consumers. */
   readonly observer: ConsumerObserver;
   update(sample: OpsSample): void;
@@ -110,7 +110,10 @@ export function createRelayMetrics(consumers: readonly string[]): RelayMetrics {
 
   return {
     // Merged after every metric is registered: merge() copies the list it sees.
-    registry: Registry.merge([own, processRegistry()]),
+    render: async () => {
+      const registry = Registry.merge([own, processRegistry()]);
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
     observer,
     update(sample) {
       const nowSeconds = Date.now() / 1000;

@@ -19,9 +19,9 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   async list(consumer?: string): Promise<(DeadLetter & { id: number; createdAt: number })[]> {
     return this.db
       .prepare(
-        `SELECT id, consumer, event_id AS eventId, event, error, status, response, created_at AS createdAt FROM ${q(DEAD_LETTER_TABLE)} WHERE ?1 IS NULL OR consumer = ?1 ORDER BY id`,
+        `SELECT id, consumer, event_id AS eventId, event, error, status, response, created_at AS createdAt FROM ${q(DEAD_LETTER_TABLE)} WHERE @consumer IS NULL OR consumer = @consumer ORDER BY id`,
       )
-      .all(consumer ?? null) as (DeadLetter & { id: number; createdAt: number })[];
+      .all({ consumer: consumer ?? null }) as (DeadLetter & { id: number; createdAt: number })[];
   }
 
   async remove(id: number): Promise<void> {
