@@ -107,7 +107,12 @@ export const configSchema = z
           .default(4 * 1024 * 1024)
           .describe('a batch also ends once its rows hold this many bytes of data (at least one row), so memory stays flat whatever the row sizes'),
         pollIntervalMs: z.number().int().positive().max(10_000).default(5).describe('how often an idle consumer checks PRAGMA data_version for new commits'),
-        busyTimeoutMs: z.number().int().nonnegative().default(5000),
+        busyTimeoutMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(5000)
+          .describe("how long start-up waits for the app's write lock; once running, cursor writes wait at most 250 ms and retry, so the relay never stalls"),
         startFrom: z
           .enum(['beginning', 'end'])
           .default('beginning')
