@@ -11,14 +11,15 @@
 #   kafka.sh env                         print AUDITE_KAFKA_BROKERS / AUDITE_KAFKA_VERSION
 #
 # Environment: AUDITE_KAFKA_VERSION (default below), AUDITE_KAFKA_PORT (19092),
-# AUDITE_KAFKA_CONTROLLER_PORT (19093), AUDITE_KAFKA_DIR (data dir; default is per
+# AUDITE_KAFKA_CONTROLLER_PORT (the broker port + 1), AUDITE_KAFKA_DIR (data dir; default is per
 # version and port under the cache), AUDITE_CACHE_DIR, KAFKA_HEAP_OPTS (-Xmx512m).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DEFAULT_VERSION=3.9.2 # newest 3.9.x on Maven Central; 4.3.1 is the newest 4.x with kafka-tools
 PORT="${AUDITE_KAFKA_PORT:-19092}"
-CPORT="${AUDITE_KAFKA_CONTROLLER_PORT:-19093}"
+# The controller listens next to the broker, so a second broker on another port never collides.
+CPORT="${AUDITE_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 ROOT="${AUDITE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/audite}/kafka"
 # Remembers which broker this script started on $PORT (pid, version, data dir), so
 # that stop/topics/... find it without being told the version again.

@@ -31,11 +31,15 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
     for (let run = 0; run < KILLS; run++) {
       const before = cursorOf(app, 'kafka') ?? 0;
       const daemon = spawnDaemon(join(dir, `run-${run}.json`), config);
-      // Kill mid-stream: once this run has had something acknowledged, at a random moment after.
-      await waitFor(() => (cursorOf(app, 'kafka') ?? 0) > before, 30_000, `run ${run} to deliver`);
-      await sleep(Math.floor(Math.random() * 150));
-      daemon.process.kill('SIGKILL');
-      await exited(daemon.process);
+      try {
+        // Kill mid-stream: once this run has had something acknowledged, at a random moment after.
+        await waitFor(() => (cursorOf(app, 'kafka') ?? 0) > before, 30_000, `run ${run} to deliver`);
+        await sleep(Math.floor(Math.random() * 150));
+      } finally {
+        // Also when the wait fails: a daemon must never outlive its test.
+        daemon.process.kill('SIGKILL');
+        await exited(daemon.process);
+      }
     }
   } finally {
     writer.process.kill('SIGTERM');
@@ -44,9 +48,12 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
   // A last, clean run drains the rest.
   const head = app.prepare('SELECT max(id) FROM audite_changefeed').pluck().get() as number;
   const final = spawnDaemon(join(dir, 'final.json'), config);
-  await waitFor(() => cursorOf(app, 'kafka') === head, 60_000, 'final drain');
-  final.process.kill('SIGTERM');
-  await exited(final.process);
+  try {
+    await waitFor(() => cursorOf(app, 'kafka') === head, 60_000, 'final drain');
+  } finally {
+    final.process.kill('SIGTERM');
+    await exited(final.process);
+  }
   expect(final.process.exitCode).toBe(0);
 
   const feedIds = app.prepare('SELECT id FROM audite_changefeed ORDER BY id').pluck().all() as number[];

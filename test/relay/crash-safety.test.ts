@@ -47,11 +47,15 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
   try {
     for (let run = 0; run < KILLS; run++) {
       const daemon = spawnNode(daemonArgs(run));
-      // Kill mid-stream: once this run has delivered something, at a random moment after.
-      await waitFor(() => receiver.requests.some((r) => r.headers['x-run'] === String(run)), 30_000, `run ${run} to deliver`);
-      await sleep(Math.floor(Math.random() * 150));
-      daemon.kill('SIGKILL');
-      await exited(daemon);
+      try {
+        // Kill mid-stream: once this run has delivered something, at a random moment after.
+        await waitFor(() => receiver.requests.some((r) => r.headers['x-run'] === String(run)), 30_000, `run ${run} to deliver`);
+        await sleep(Math.floor(Math.random() * 150));
+      } finally {
+        // Also when the wait fails: a daemon must never outlive its test.
+        daemon.kill('SIGKILL');
+        await exited(daemon);
+      }
     }
   } finally {
     writer.kill('SIGTERM');
@@ -60,9 +64,12 @@ test(`kill -9 the daemon ${KILLS} times under writes from another process: nothi
   // A last, clean run drains the rest.
   const head = app.prepare('SELECT max(id) FROM audite_changefeed').pluck().get() as number;
   const final = spawnNode(daemonArgs(KILLS));
-  await waitFor(() => cursorOf(app, 'hook') === head, 60_000, 'final drain');
-  final.kill('SIGTERM');
-  await exited(final);
+  try {
+    await waitFor(() => cursorOf(app, 'hook') === head, 60_000, 'final drain');
+  } finally {
+    final.kill('SIGTERM');
+    await exited(final);
+  }
   expect(final.exitCode).toBe(0);
 
   const feed = app.prepare('SELECT id, source, subject FROM audite_changefeed ORDER BY id').all() as { id: number; source: string; subject: string }[];
