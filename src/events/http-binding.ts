@@ -1,4 +1,5 @@
 import type { OutboundEvent } from './outbound-event.ts';
+import { binaryHeaders } from './binary-headers.ts';
 
 /**
  * CloudEvents 1.0 HTTP protocol binding (binary, structured, batch).
@@ -20,21 +21,10 @@ export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=ut
 export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json; charset=utf-8';
 
 const HEADER_PREFIX = 'ce-';
-const DATA_CONTENT_TYPE = 'datacontenttype';
 
 /** Binary mode: attributes as `ce-` headers, datacontenttype as Content-Type, data as the body. */
 export function binary(event: OutboundEvent): HttpMessage {
-  const headers: Record<string, string> = {};
-  for (const name in event.attributes) {
-    const value = event.attributes[name] as string;
-    if (name === DATA_CONTENT_TYPE) {
-      // Without data there is no body to describe.
-      if (event.data !== null) headers['content-type'] = value;
-    } else {
-      headers[HEADER_PREFIX + name] = encodeHeaderValue(value);
-    }
-  }
-  return { headers, body: event.data ?? '' };
+  return { headers: binaryHeaders(event, HEADER_PREFIX, encodeHeaderValue), body: event.data ?? '' };
 }
 
 /** Structured mode: the whole event as one JSON envelope. */

@@ -1,5 +1,6 @@
 import { envelope } from './http-binding.ts';
 import type { OutboundEvent } from './outbound-event.ts';
+import { binaryHeaders } from './binary-headers.ts';
 
 /**
  * CloudEvents 1.0 Kafka protocol binding (binary and structured modes).
@@ -37,7 +38,6 @@ export interface KafkaRecord {
 export const KAFKA_STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
 
 const HEADER_PREFIX = 'ce_';
-const DATA_CONTENT_TYPE = 'datacontenttype';
 const PARTITION_KEY = 'partitionkey';
 
 /**
@@ -51,15 +51,7 @@ const PARTITION_KEY = 'partitionkey';
  * There is then no `content-type`: no value to describe.
  */
 export function kafkaBinary(event: OutboundEvent): KafkaRecord {
-  const headers: Record<string, string> = {};
-  for (const name in event.attributes) {
-    const value = event.attributes[name] as string;
-    if (name === DATA_CONTENT_TYPE) {
-      if (event.data !== null) headers['content-type'] = value;
-    } else {
-      headers[HEADER_PREFIX + name] = value;
-    }
-  }
+  const headers = binaryHeaders(event, HEADER_PREFIX, (value) => value);
   headers[HEADER_PREFIX + PARTITION_KEY] = event.key;
   return { key: event.key, value: event.data, headers };
 }
