@@ -1,10 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { z } from 'zod';
 import { AuditeError } from '../errors.ts';
 import { configSchema, type Config } from './config-schema.ts';
 
 type Layer = Record<string, unknown>;
+
+// Loaded on first use: a relay configured by JSON, flags or the environment never pays for a YAML parser.
+const require = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (require('yaml') as typeof Yaml).parse(text);
+}
 
 export interface ConfigSources {
   /** Path of a YAML or JSON file, if any. */

@@ -1,5 +1,8 @@
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
+
+const require = createRequire(import.meta.url);
 
 /** The slice of pino the relay uses; tests may pass any object with these methods. */
 export interface Logger {
@@ -23,7 +26,10 @@ export interface LoggerOptions {
  * are never logged: callers pass ids, counts and error codes only.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  const stream = options.pretty ? pretty({ destination: options.destination, colorize: true, sync: true, ignore: 'pid,hostname' }) : options.destination;
+  // pino-pretty is loaded only for a TTY: a daemon writing JSON lines never pays for it.
+  const stream = options.pretty
+    ? (require('pino-pretty') as typeof PinoPretty)({ destination: options.destination, colorize: true, sync: true, ignore: 'pid,hostname' })
+    : options.destination;
   return pino({ level: options.level, base: { app: 'audite' }, serializers: { err: pino.stdSerializers.err } }, stream) as unknown as Logger;
 }
 
