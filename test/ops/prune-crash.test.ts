@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
+import { exited, spawnNode } from '../support/child-process.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { startReceiver } from '../support/http-receiver.ts';
 import { appDatabase, cursorOf, waitFor } from '../support/relay.ts';
@@ -11,17 +11,6 @@ import { tempDir } from '../support/temp.ts';
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const WRITER = join(REPO_ROOT, 'test', 'ops', 'fixtures', 'sequence-writer.ts');
 const KILLS = 20;
-
-function spawnNode(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[child ${child.pid}] ${d.toString()}`));
-  return child;
-}
-
-async function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((resolve) => child.once('exit', resolve));
-}
 
 interface Delivered {
   id: number;

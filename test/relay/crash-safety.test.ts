@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, test } from 'vitest';
+import { exited, spawnNode } from '../support/child-process.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { startReceiver } from '../support/http-receiver.ts';
 import { appDatabase, cursorOf, waitFor } from '../support/relay.ts';
@@ -12,17 +12,6 @@ const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const WRITER = join(REPO_ROOT, 'test', 'support', 'writer-process.ts');
 const KILLS = 20;
 const BATCH = 20;
-
-function spawnNode(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[child ${child.pid}] ${d.toString()}`));
-  return child;
-}
-
-async function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  await new Promise((resolve) => child.once('exit', resolve));
-}
 
 test(`kill -9 the daemon ${KILLS} times under writes from another process: nothing lost, order kept, only the unacknowledged batch redelivered`, async () => {
   const { file, app } = appDatabase(
