@@ -56,8 +56,9 @@ describe('relay to HTTP', () => {
       out.stream,
     );
     await waitFor(() => cursorOf(app, 'console') === 20, 20_000, 'stdout consumer to finish');
+    // The stdout consumer may finish before the failing sink's first attempt has come back.
+    await waitFor(() => relay.consumers.find((c) => c.name === 'down')?.sink.health().ready === false, 20_000, 'the failing sink to report not ready');
     expect(cursorOf(app, 'down')).toBe(0);
-    expect(relay.consumers.find((c) => c.name === 'down')?.sink.health().ready).toBe(false);
     receiver.setDefault('ok');
     await waitFor(() => cursorOf(app, 'down') === 20, 20_000, 'recovered consumer');
     await relay.stop();
