@@ -20,7 +20,7 @@ import { kafkaBinary } from '../src/events/kafka-binding.ts';
 import { PRODUCER_CONFIG } from '../src/sinks/kafka-client-config.ts';
 import { SqliteChangeSource } from '../src/source/sqlite-source.ts';
 import type { SqliteDatabase } from '../src/sqlite/sqlite-database.ts';
-import { peakRssMb, percentile, REPO, startAudite, startNode, stop } from './support/processes.ts';
+import { percentile, REPO, startAudite, startNode, stop, watchDrain } from './support/processes.ts';
 
 const run = promisify(execFile);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
@@ -148,22 +148,8 @@ async function drain(dir: string, file: string, n: number, brokers: string[], to
   if (profileDir !== undefined) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
   const child = startAudite(['run', '--config', config]);
   delete process.env.NODE_OPTIONS;
-  const reader = new Database(file, { readonly: true });
-  const cursor = reader.prepare('SELECT position FROM audite_cursor WHERE consumer = ?').pluck().bind(`kafka-${mode}`);
-  let first: { at: number; position: number } | undefined;
-  let peakMb = 0;
-  for (;;) {
-    const position = (cursor.get() as number | undefined) ?? 0;
-    if (first === undefined && position > 0) first = { at: performance.now(), position };
-    peakMb = Math.max(peakMb, peakRssMb(child.pid as number));
-    if (position >= n) break;
-    if (child.exitCode !== null) throw new Error(`the relay exited (${child.exitCode}) at position ${position}`);
-    await sleep(20);
-  }
-  const seconds = (performance.now() - (first?.at ?? 0)) / 1000;
-  reader.close();
-  await stop(child);
-  return { eventsPerSecond: (n - (first?.position ?? 0)) / seconds, seconds, peakMb, stored: await endOffsets(brokers, topic) };
+  const drained = await watchDrain(child, file, `kafka-${mode}`, n);
+  return { ...drained, stored: await endOffsets(brokers, topic) };
 }
 
 /** org.apache.kafka.tools.ProducerPerformance from the broker's jars: same broker, record size, acks. */

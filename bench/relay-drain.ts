@@ -12,7 +12,7 @@ import { batch } from '../src/events/http-binding.ts';
 import { SqliteChangeSource } from '../src/source/sqlite-source.ts';
 import type { SqliteDatabase } from '../src/sqlite/sqlite-database.ts';
 // The relay runs as the production entry (bin/audite.js → compiled dist/), as `npx audite` does.
-import { peakRssMb, percentile, startAudite, startReceiver, stop } from './support/processes.ts';
+import { percentile, startAudite, startReceiver, stop, watchDrain } from './support/processes.ts';
 
 const BATCH = 1000;
 
@@ -33,21 +33,7 @@ function backlog(file: string, n: number): void {
 /** Runs `audite run` as a child until its cursor reaches the head; times the drain from the first checkpoint on. */
 async function drain(file: string, n: number, url: string): Promise<{ eventsPerSecond: number; seconds: number; peakMb: number }> {
   const child = startAudite(['run', file, '--http-url', url, '--http-mode', 'batch', '--batch-size', String(BATCH), '--log-level', 'warn']);
-  const reader = new Database(file, { readonly: true });
-  const cursor = reader.prepare("SELECT position FROM audite_cursor WHERE consumer = 'http'").pluck();
-  let first: { at: number; position: number } | undefined;
-  let peakMb = 0;
-  for (;;) {
-    const position = (cursor.get() as number | undefined) ?? 0;
-    if (first === undefined && position > 0) first = { at: performance.now(), position };
-    peakMb = Math.max(peakMb, peakRssMb(child.pid as number));
-    if (position >= n) break;
-    await sleep(20);
-  }
-  const seconds = (performance.now() - (first?.at ?? 0)) / 1000;
-  reader.close();
-  await stop(child);
-  return { eventsPerSecond: (n - (first?.position ?? 0)) / seconds, seconds, peakMb };
+  return watchDrain(child, file, 'http', n);
 }
 
 /** The same bodies, posted by autocannon over one connection, as the relay uses. */

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 
 export const REPO = join(import.meta.dirname, '..', '..');
@@ -39,4 +41,37 @@ export async function stop(child: ChildProcess): Promise<void> {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+export interface Drain {
+  eventsPerSecond: number;
+  seconds: number;
+  peakMb: number;
+}
+
+/**
+ * Waits until a running relay's cursor reaches `n`, then stops it. The drain is
+ * timed from the first checkpoint (start-up excluded) and the relay's peak RSS
+ * sampled throughout.
+ */
+export async function watchDrain(child: ChildProcess, file: string, consumer: string, n: number): Promise<Drain> {
+  const reader = new Database(file, { readonly: true });
+  const cursor = reader.prepare('SELECT position FROM audite_cursor WHERE consumer = ?').pluck().bind(consumer);
+  let first: { at: number; position: number } | undefined;
+  let peakMb = 0;
+  try {
+    for (;;) {
+      const position = (cursor.get() as number | undefined) ?? 0;
+      if (first === undefined && position > 0) first = { at: performance.now(), position };
+      peakMb = Math.max(peakMb, peakRssMb(child.pid as number));
+      if (position >= n) break;
+      if (child.exitCode !== null) throw new Error(`the relay exited (${child.exitCode}) at position ${position}`);
+      await sleep(20);
+    }
+  } finally {
+    reader.close();
+    await stop(child);
+  }
+  const seconds = (performance.now() - (first?.at ?? 0)) / 1000;
+  return { eventsPerSecond: (n - (first?.position ?? 0)) / seconds, seconds, peakMb };
 }
