@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'DB_READONLY'
   | 'DB_LOCKED'
   | 'DB_IN_TRANSACTION'
+  | 'DB_UNAVAILABLE'
+  | 'DB_PERMISSION'
   | 'NOT_ENABLED'
   | 'UNKNOWN_TABLE'
   | 'UNKNOWN_COLUMN'
