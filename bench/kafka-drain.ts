@@ -5,13 +5,10 @@
 // The broker is scripts/kafka/kafka.sh's (AUDITE_KAFKA_PORT / AUDITE_KAFKA_VERSION apply); one
 // that was not running is started, and stopped at the end. The relay runs as the production
 // entry (bin/audite.js → dist/, heap bounds of its shebang): `npm run build` first.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import kafkajs from 'kafkajs';
 import { enable } from '../src/capture/enable.ts';
@@ -20,44 +17,18 @@ import { kafkaBinary } from '../src/events/kafka-binding.ts';
 import { PRODUCER_CONFIG } from '../src/sinks/kafka-client-config.ts';
 import { SqliteChangeSource } from '../src/source/sqlite-source.ts';
 import type { SqliteDatabase } from '../src/sqlite/sqlite-database.ts';
-import { percentile, REPO, startAudite, startNode, stop, watchDrain } from './support/processes.ts';
+import { broker, endOffsets, PARTITIONS, producerPerformance } from './support/kafka.ts';
+import { percentile, REPO, startAudite, startNode, sqliteCursor, stop, watchDrain } from './support/processes.ts';
 
-const run = promisify(execFile);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const MAX_BATCH_BYTES = Number(process.env.BENCH_MAX_BATCH_BYTES ?? 1_000_000);
-const PARTITIONS = 3;
 const ROWS = 10_000;
 const LATENCY_SECONDS = 10;
-const KAFKA_SH = join(REPO, 'scripts', 'kafka', 'kafka.sh');
-
-const kafkaSh = async (...args: string[]): Promise<string> => (await run('bash', [KAFKA_SH, ...args], { maxBuffer: 64 << 20 })).stdout;
-
-/** The running broker, or one started for the bench (then `stop` is set). */
-async function broker(): Promise<{ brokers: string[]; version: string; stop?: () => Promise<unknown> }> {
-  const env = async () =>
-    Object.fromEntries(
-      (await kafkaSh('env'))
-        .trim()
-        .split('\n')
-        .map((l) => l.split('=', 2) as [string, string]),
-    );
-  const port = Number(process.env.AUDITE_KAFKA_PORT ?? 19092);
-  const wasUp = await new Promise<boolean>((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-  await kafkaSh('start');
-  const vars = await env();
-  return { brokers: [vars.AUDITE_KAFKA_BROKERS as string], version: vars.AUDITE_KAFKA_VERSION as string, ...(wasUp ? {} : { stop: () => kafkaSh('stop') }) };
-}
 
 const DDL = 'CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT, email TEXT, plan TEXT, city TEXT, balance INTEGER, note TEXT, ts INTEGER)';
 
 /** An enabled database whose feed holds `n` events (~200-byte data) over 10,000 rows, written straight into the feed. */
-function backlog(file: string, n: number): void {
+export function backlog(file: string, n: number): void {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec(DDL);
@@ -76,7 +47,7 @@ function backlog(file: string, n: number): void {
 }
 
 /** Average bytes of one record as the sink sends it (key + value + header names and values). */
-function recordSize(file: string): Promise<number> {
+export function recordSize(file: string): Promise<number> {
   const db = new Database(file, { readonly: true });
   return new SqliteChangeSource(db as unknown as SqliteDatabase, { pollIntervalMs: 5 }).read(ROWS, 1000).then((rows) => {
     db.close();
@@ -117,7 +88,7 @@ async function kafkajsAlone(file: string, count: number, brokers: string[], topi
 
 type Mode = 'binary' | 'structured';
 
-function configFile(
+export function configFile(
   dir: string,
   name: string,
   database: string,
@@ -132,47 +103,14 @@ function configFile(
   return file;
 }
 
-async function endOffsets(brokers: string[], topic: string): Promise<number> {
-  const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /** `audite run` as a child until its cursor reaches the head; times the drain from the first checkpoint on. */
 async function drain(dir: string, file: string, n: number, brokers: string[], topic: string, mode: Mode, profileDir?: string) {
   const config = configFile(dir, `drain-${mode}`, file, brokers, topic, {}, mode);
   if (profileDir !== undefined) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
   const child = startAudite(['run', '--config', config]);
   delete process.env.NODE_OPTIONS;
-  const drained = await watchDrain(child, file, `kafka-${mode}`, n);
+  const drained = await watchDrain(child, sqliteCursor(file, `kafka-${mode}`), n);
   return { ...drained, stored: await endOffsets(brokers, topic) };
-}
-
-/** org.apache.kafka.tools.ProducerPerformance from the broker's jars: same broker, record size, acks. */
-async function producerPerformance(n: number, size: number, brokers: string[], topic: string): Promise<{ recordsPerSecond: number; line: string }> {
-  await kafkaSh('topics', '--create', '--topic', topic, '--partitions', String(PARTITIONS), '--replication-factor', '1');
-  const out = await kafkaSh(
-    'producer-perf',
-    '--topic',
-    topic,
-    '--num-records',
-    String(n),
-    '--record-size',
-    String(size),
-    '--throughput',
-    '-1',
-    '--producer-props',
-    `bootstrap.servers=${brokers.join(',')}`,
-    'acks=all',
-  );
-  const line = out.trim().split('\n').at(-1) ?? '';
-  const match = /records sent, ([\d.]+) records\/sec/.exec(line);
-  if (match === null) throw new Error(`unexpected ProducerPerformance output: ${line}`);
-  return { recordsPerSecond: Number(match[1]), line };
 }
 
 // The app: 1,000 autocommitted inserts per second for `seconds`, each stamped with Date.now(), in its own process.

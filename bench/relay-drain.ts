@@ -12,7 +12,7 @@ import { batch } from '../src/events/http-binding.ts';
 import { SqliteChangeSource } from '../src/source/sqlite-source.ts';
 import type { SqliteDatabase } from '../src/sqlite/sqlite-database.ts';
 // The relay runs as the production entry (bin/audite.js → compiled dist/), as `npx audite` does.
-import { percentile, startAudite, startReceiver, stop, watchDrain } from './support/processes.ts';
+import { percentile, startAudite, startReceiver, sqliteCursor, stop, watchDrain } from './support/processes.ts';
 
 const BATCH = 1000;
 
@@ -33,7 +33,7 @@ function backlog(file: string, n: number): void {
 /** Runs `audite run` as a child until its cursor reaches the head; times the drain from the first checkpoint on. */
 async function drain(file: string, n: number, url: string): Promise<{ eventsPerSecond: number; seconds: number; peakMb: number }> {
   const child = startAudite(['run', file, '--http-url', url, '--http-mode', 'batch', '--batch-size', String(BATCH), '--log-level', 'warn']);
-  return watchDrain(child, file, 'http', n);
+  return watchDrain(child, sqliteCursor(file, 'http'), n);
 }
 
 /** The same bodies, posted by autocannon over one connection, as the relay uses. */

@@ -49,19 +49,27 @@ export interface Drain {
   peakMb: number;
 }
 
+/** Reads a consumer's cursor position (0 before its first checkpoint). */
+export type CursorProbe = { position: () => Promise<number> | number; close: () => Promise<void> | void };
+
+/** The cursor of `consumer` in a SQLite database's audite_cursor. */
+export function sqliteCursor(file: string, consumer: string): CursorProbe {
+  const reader = new Database(file, { readonly: true });
+  const cursor = reader.prepare('SELECT position FROM audite_cursor WHERE consumer = ?').pluck().bind(consumer);
+  return { position: () => (cursor.get() as number | undefined) ?? 0, close: () => void reader.close() };
+}
+
 /**
  * Waits until a running relay's cursor reaches `n`, then stops it. The drain is
  * timed from the first checkpoint (start-up excluded) and the relay's peak RSS
  * sampled throughout.
  */
-export async function watchDrain(child: ChildProcess, file: string, consumer: string, n: number): Promise<Drain> {
-  const reader = new Database(file, { readonly: true });
-  const cursor = reader.prepare('SELECT position FROM audite_cursor WHERE consumer = ?').pluck().bind(consumer);
+export async function watchDrain(child: ChildProcess, probe: CursorProbe, n: number): Promise<Drain> {
   let first: { at: number; position: number } | undefined;
   let peakMb = 0;
   try {
     for (;;) {
-      const position = (cursor.get() as number | undefined) ?? 0;
+      const position = await probe.position();
       if (first === undefined && position > 0) first = { at: performance.now(), position };
       peakMb = Math.max(peakMb, peakRssMb(child.pid as number));
       if (position >= n) break;
@@ -69,7 +77,7 @@ export async function watchDrain(child: ChildProcess, file: string, consumer: st
       await sleep(20);
     }
   } finally {
-    reader.close();
+    await probe.close();
     await stop(child);
   }
   const seconds = (performance.now() - (first?.at ?? 0)) / 1000;
