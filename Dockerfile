@@ -43,9 +43,10 @@ COPY config ./config
 RUN mkdir /data && chown node:node /data
 USER node
 
-# The compose demo's app: keeps changing /data/app.db (not part of the relay image).
+# The compose demo's apps: one keeps changing /data/app.db, the other (the `postgres`
+# profile) a PostgreSQL database. Not part of the relay image.
 FROM base AS demo-writer
-COPY docker/demo-writer.ts ./docker/
+COPY docker/demo-writer.ts docker/demo-writer-pg.ts ./docker/
 ENTRYPOINT ["node", "docker/demo-writer.ts"]
 CMD ["/data/app.db", "500"]
 
