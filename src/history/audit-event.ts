@@ -1,7 +1,8 @@
 import { parseFeedJson, toRowImage, type ParseOptions, type RowImage } from './feed-json.ts';
 
-export type ChangeOp = 'created' | 'updated' | 'deleted';
-export const CHANGE_OPS: readonly ChangeOp[] = ['created', 'updated', 'deleted'];
+/** `truncated` (a whole table emptied, no key, no images) is recorded on PostgreSQL only. */
+export type ChangeOp = 'created' | 'updated' | 'deleted' | 'truncated';
+export const CHANGE_OPS: readonly ChangeOp[] = ['created', 'updated', 'deleted', 'truncated'];
 
 /**
  * Who and why. Events written by Python audite (no context column) or by a
@@ -27,9 +28,9 @@ export interface AuditEvent {
   type: string;
   /** Unix seconds. */
   time: number;
-  /** Row after the change (created, updated); null for deleted. */
+  /** Row after the change (created, updated); null for deleted and truncated. */
   new: RowImage | null;
-  /** Row before the change (updated, deleted); null for created. */
+  /** Row before the change (updated, deleted); null for created and truncated. */
   old: RowImage | null;
   context: AuditContext;
 }

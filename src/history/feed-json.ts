@@ -4,8 +4,12 @@
  * plain JSON.parse would silently round an id like 9007199254740993.
  */
 
-/** A captured column value: TEXT, INTEGER (bigint beyond 2^53, or always in exact mode), REAL, NULL; BLOBs arrive as upper-case hex text. */
-export type SqlValue = string | number | bigint | null;
+/**
+ * A captured column value: TEXT, INTEGER (bigint beyond 2^53, or always in
+ * exact mode), REAL, NULL; BLOBs arrive as upper-case hex text. Booleans come
+ * only from PostgreSQL feeds (SQLite has none).
+ */
+export type SqlValue = string | number | bigint | boolean | null;
 
 /** One captured row image: column name → value. */
 export type RowImage = Record<string, SqlValue>;
@@ -46,8 +50,7 @@ export function toRowImage(value: unknown): RowImage | null {
 }
 
 function toSqlValue(value: unknown): SqlValue {
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return value;
   return stringifyFeedJson(value);
 }
 
@@ -64,7 +67,7 @@ export function sameValue(a: SqlValue | undefined, b: SqlValue | undefined): boo
   const x = a ?? null;
   const y = b ?? null;
   if (x === null || y === null) return x === y;
-  if (typeof x === 'string' || typeof y === 'string') return x === y;
+  if (typeof x === 'string' || typeof y === 'string' || typeof x === 'boolean' || typeof y === 'boolean') return x === y;
   // Numbers and bigints compare by numeric value, exactly.
   if (typeof x === 'bigint' && typeof y === 'bigint') return x === y;
   if (typeof x === 'number' && typeof y === 'number') return x === y || (Number.isNaN(x) && Number.isNaN(y));

@@ -40,6 +40,7 @@ export function summarizeChanges(event: AuditEvent): string {
       ? '(no captured column changed)'
       : diffs.map((d) => `${d.field}: ${cut(formatValue(d.old), 24)} → ${cut(formatValue(d.new), 24)}`).join(', ');
   }
+  if (event.op === 'truncated') return '(every row of the table removed)';
   const row = (event.op === 'created' ? event.new : event.old) ?? {};
   return Object.entries(row)
     .map(([field, value]) => `${field}=${cut(formatValue(value), 24)}`)
@@ -123,6 +124,8 @@ export function renderEventDetail(event: AuditEvent): string[] {
     const diffs = eventDiff(event);
     lines.push(diffs.length === 0 ? 'changes: none of the captured columns changed' : 'changes:');
     if (diffs.length > 0) lines.push(...indent(renderDiff(diffs)));
+  } else if (event.op === 'truncated') {
+    lines.push('the table was truncated: every row removed (no row images are recorded)');
   } else {
     lines.push(event.op === 'created' ? 'row (as created):' : 'row (as it was before the delete):');
     lines.push(...indent(renderRow(event.op === 'created' ? event.new : event.old)));

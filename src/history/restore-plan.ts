@@ -229,6 +229,7 @@ function readCurrent(db: SqliteDatabase, table: string, columns: ColumnRow[], wh
  * with BLOB in its type; everywhere else it is written as the text it reads as.
  */
 export function bindValue(column: { type: string }, value: SqlValue): BindValue {
+  if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'string' && /BLOB/i.test(column.type) && HEX.test(value)) return Buffer.from(value, 'hex');
   return value;
 }

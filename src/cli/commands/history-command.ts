@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import { AuditeError } from '../../errors.ts';
-import { indexHint, missingIndexFor } from '../../history/audit-indexes.ts';
-import { CHANGE_OPS, type ChangeOp } from '../../history/audit-event.ts';
-import { readFeedShape } from '../../history/feed-access.ts';
-import { iterateFieldChanges, type FieldChange } from '../../history/field-changes.ts';
+import { CHANGE_OPS, type AuditEvent, type ChangeOp } from '../../history/audit-event.ts';
+import type { FieldChange } from '../../history/field-changes.ts';
 import { eventJson, fieldChangeJson, renderEvents, renderFieldChanges } from '../../history/history-format.ts';
-import { iterateHistory, type HistoryFilter } from '../../history/history-query.ts';
-import type { AuditEvent } from '../../history/audit-event.ts';
+import type { HistoryFilter } from '../../history/history-query.ts';
+import { openAuditStore } from '../../history/open-audit-store.ts';
 import { parseTimeInput } from '../../history/time-input.ts';
-import { openDatabase } from '../../sqlite/open-database.ts';
 import { print, type CliIo } from '../io.ts';
 import { collect } from '../options.ts';
 
@@ -23,25 +20,27 @@ interface HistoryFlags {
   newestFirst?: boolean;
   limit?: string;
   json?: boolean;
+  schema?: string;
 }
 
 export function registerHistory(program: Command, io: CliIo): void {
   program
     .command('history')
     .description("what changed, when, by whom and why: one record, one table, or an actor's changes across tables")
-    .argument('<db>', 'SQLite database file')
+    .argument('<db>', 'SQLite database file, or a postgres:// URL')
     .argument('[table]', 'only this table (default: every table)')
-    .argument('[key]', "only this record: its key as history shows it (compound keys joined by ':', rowid for tables without a key)")
+    .argument('[key]', "only this record: its key as history shows it (compound keys joined by ':', rowid for SQLite tables without a key)")
     .option('--table <name>', 'only this table (repeatable; instead of the [table] argument)', collect, [])
     .option('--actor <name>', 'only changes made by this actor (repeatable)', collect, [])
     .option('--since <time>', 'from this time on, inclusive: ISO-8601 (UTC unless a zone is given) or unix seconds')
     .option('--until <time>', 'before this time, exclusive: --since 2024-05-01 --until 2024-05-02 is one day')
-    .option('--type <type>', 'only created, updated or deleted events (repeatable)', collect, [])
+    .option('--type <type>', 'only created, updated or deleted events (or truncated, on PostgreSQL; repeatable)', collect, [])
     .option('--field <name>', 'only events that touched this field; with --fields, only its rows (repeatable)', collect, [])
     .option('--fields', 'one row per changed field: old and new value, when, who and why')
     .option('--newest-first', 'newest events first (default: oldest first, in commit order)')
     .option('--limit <n>', 'at most n rows (events, or field rows with --fields)')
     .option('--json', 'one JSON object per line instead of a table')
+    .option('--schema <name>', "PostgreSQL: the schema audite's feed lives in (default audite)")
     .addHelpText(
       'after',
       `
@@ -49,40 +48,41 @@ Examples:
   audite history app.db users 42                      every change of users row 42
   audite history app.db users 42 --fields --field email
   audite history app.db --actor alice --since 2024-05-01 --until 2024-05-02
-  audite history app.db --table orders --table order_items --type deleted --newest-first --limit 20`,
+  audite history app.db --table orders --table order_items --type deleted --newest-first --limit 20
+  audite history postgres://app@db/app sales.orders 42`,
     )
-    .action((file: string, table: string | undefined, key: string | undefined, flags: HistoryFlags) => {
+    .action(async (database: string, table: string | undefined, key: string | undefined, flags: HistoryFlags) => {
       const filter = toFilter(table, key, flags);
-      const db = openDatabase(file, { readonly: true });
+      const store = await openAuditStore(database, flags.schema === undefined ? {} : { schema: flags.schema });
       try {
-        const shape = readFeedShape(db);
-        const missing = missingIndexFor(shape, filter);
-        if (missing !== undefined) print(io.stderr, indexHint(file, missing));
+        const hint = await store.indexHint(filter);
+        if (hint !== undefined) print(io.stderr, hint);
         if (flags.fields) {
-          output(io, flags.json ?? false, iterateFieldChanges(db, filter), fieldChangeJson, renderFieldChanges, 'no matching field changes');
+          await output(io, flags.json ?? false, store.fieldChanges(filter), fieldChangeJson, renderFieldChanges, 'no matching field changes');
         } else {
-          output(io, flags.json ?? false, iterateHistory(db, filter), eventJson, renderEvents, 'no matching events');
+          await output(io, flags.json ?? false, store.history(filter), eventJson, renderEvents, 'no matching events');
         }
       } finally {
-        db.close();
+        await store.close();
       }
     });
 }
 
 /** JSON streams line by line; a table needs every row first to size its columns. */
-function output<T extends AuditEvent | FieldChange>(
+async function output<T extends AuditEvent | FieldChange>(
   io: CliIo,
   json: boolean,
-  rows: Iterable<T>,
+  rows: AsyncIterable<T>,
   toJson: (row: T) => string,
   render: (rows: T[]) => string[],
   empty: string,
-): void {
+): Promise<void> {
   if (json) {
-    for (const row of rows) print(io.stdout, toJson(row));
+    for await (const row of rows) print(io.stdout, toJson(row));
     return;
   }
-  const all = [...rows];
+  const all: T[] = [];
+  for await (const row of rows) all.push(row);
   if (all.length === 0) {
     print(io.stdout, empty);
     return;
@@ -94,7 +94,7 @@ function toFilter(table: string | undefined, key: string | undefined, flags: His
   const tables = [...(table === undefined ? [] : [table]), ...flags.table];
   for (const type of flags.type) {
     if (!(CHANGE_OPS as readonly string[]).includes(type))
-      throw new AuditeError('INVALID_ARGUMENT', `--type must be created, updated or deleted, got ${JSON.stringify(type)}`);
+      throw new AuditeError('INVALID_ARGUMENT', `--type must be created, updated or deleted (or truncated, on PostgreSQL), got ${JSON.stringify(type)}`);
   }
   const filter: HistoryFilter = {
     tables,
