@@ -1,6 +1,7 @@
 // `audite history`, `show` and `restore` on a postgres:// URL, as an operator runs them: real subprocesses, a real server.
 import { describe, expect, test } from 'vitest';
 import { runCli, type CliResult } from '../support/cli.ts';
+import { pgUrl, unprivilegedRole } from '../support/postgres.ts';
 import { as, auditPg, pgSnapshot, setTime, T0, type AuditPg } from './history-support.ts';
 
 const DDL = `
@@ -188,6 +189,28 @@ describe('bad input on PostgreSQL: one line on stderr, a non-zero exit, nothing 
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       expect.stringMatching(/^audite: cannot connect to postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/app: the server is unreachable/),
     ]);
+  });
+
+  test('a role without access to the feed: exit 77 and one line naming the privilege; a restore it cannot record writes nothing', async () => {
+    const db = await appDb();
+    const role = await unprivilegedRole(db.name);
+    const url = pgUrl(db.name, role);
+    const history = await runCli(['history', url, 'users', '1']);
+    expect(history.code).toBe(77);
+    expect(history.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^audite: cannot read the audit history in .*: permission denied for schema audite; run it as a role/),
+    ]);
+    // It may read the feed and write the table, but not stamp the feed: the restore rolls back whole.
+    await db.app.query(
+      `GRANT USAGE ON SCHEMA audite TO "${role}"; GRANT SELECT ON audite.changefeed TO "${role}"; GRANT SELECT, INSERT, UPDATE ON users TO "${role}"`,
+    );
+    const before = await pgSnapshot(db.app);
+    const restore = await runCli(['restore', url, 'users', '1', '--to', '2']);
+    expect(restore.code).toBe(77);
+    expect(restore.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^audite: cannot restore users "1": permission denied for table changefeed; run it as a role/),
+    ]);
+    expect(await pgSnapshot(db.app)).toBe(before);
   });
 
   test('--schema on a SQLite file is refused', async () => {
