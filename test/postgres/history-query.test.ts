@@ -103,10 +103,15 @@ describe('history of one record', () => {
     });
   });
 
-  test('a dropped table keeps its history', async () => {
+  test('a dropped table keeps its history, found by its exact name before a live table that differs only in case', async () => {
     const { url, app } = await appDb();
     await app.query('DROP TABLE orders');
     expect(ids(await withStore(url, (s) => collect(s.history({ tables: ['orders'], keys: ['7'] }))))).toEqual([3]);
+    await app.query(`INSERT INTO audite.changefeed (source, subject, type, data) VALUES ('Users', '1', 'Users.created', '{"new": {"id": 1}}')`);
+    await withStore(url, async (s) => {
+      expect(ids(await collect(s.history({ tables: ['Users'] })))).toEqual([6]);
+      expect(ids(await collect(s.history({ tables: ['USERS'], keys: ['1'] })))).toEqual([1, 2, 4]);
+    });
   });
 
   test('a database without a feed is NOT_ENABLED, naming the schema', async () => {

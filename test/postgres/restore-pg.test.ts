@@ -211,6 +211,14 @@ describe('restore on PostgreSQL', () => {
       );
     });
 
+    test('a trigger that refuses the write', async () => {
+      const db = await deletedUser();
+      await db.app.query(`CREATE FUNCTION no_alice() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.name = 'Alice' THEN RAISE EXCEPTION 'no more Alices'; END IF; RETURN NEW; END $$`);
+      await db.app.query('CREATE TRIGGER no_alice BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION no_alice()');
+      await refused(db, to2, 'RESTORE_CONFLICT', /to the version of event 2: no more Alices \(the table changed since\); nothing was written/);
+    });
+
     test('a table that is not tracked', async () => {
       const db = await deletedUser('CREATE TABLE plain (id int PRIMARY KEY)');
       await refused(db, { table: 'plain', key: '1', to: { eventId: 1 } }, 'NOT_ENABLED', /table "plain" is not tracked/);

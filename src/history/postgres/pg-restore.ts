@@ -70,10 +70,14 @@ export async function restorePg(feed: PgFeed, options: PgRestoreOptions, order: 
   }
 }
 
-/** Integrity (23…), data (22…) and generated-value (428C9) errors mean the version no longer fits; PostgreSQL's message names the column or constraint. */
+/**
+ * Integrity (23…), data (22…), generated-value (428C9) errors and a trigger's
+ * RAISE EXCEPTION (P0001) mean the version no longer fits; PostgreSQL's
+ * message names the column, constraint or trigger's reason.
+ */
 function conflict(plan: PgRestorePlan, cause: unknown): unknown {
   const code = pgErrorCode(cause) ?? '';
-  if (!code.startsWith('23') && !code.startsWith('22') && code !== '428C9') return cause;
+  if (!code.startsWith('23') && !code.startsWith('22') && code !== '428C9' && code !== 'P0001') return cause;
   // The message only: PostgreSQL's DETAIL line may quote the row's values.
   return new AuditeError(
     'RESTORE_CONFLICT',

@@ -39,14 +39,14 @@ const TABLES = `SELECT n.nspname AS schema, c.relname AS name, c.oid::text AS oi
  * `sales.orders`; `public.users` too), exactly, or else case-insensitively as
  * unquoted SQL names are. Undefined when there is none.
  */
-export async function findLiveTable(feed: PgFeed, name: string): Promise<PgTable | undefined> {
+export async function findLiveTable(feed: PgFeed, name: string, options: { exactOnly?: boolean } = {}): Promise<PgTable | undefined> {
   type Row = { schema: string; name: string; oid: string };
   const exact = await pgQuery<Row>(feed, `${TABLES} AND ((n.nspname = 'public' AND c.relname = $1) OR n.nspname || '.' || c.relname = $1)`, [
     name,
     feed.schema,
   ]);
   let rows = exact;
-  if (rows.length === 0) {
+  if (rows.length === 0 && options.exactOnly !== true) {
     rows = await pgQuery<Row>(
       feed,
       `${TABLES} AND ((n.nspname = 'public' AND lower(c.relname) = lower($1)) OR lower(n.nspname || '.' || c.relname) = lower($1))`,
@@ -64,9 +64,12 @@ export async function findLiveTable(feed: PgFeed, name: string): Promise<PgTable
 
 /** The feed's source for a table name: a live table's, or one only the feed still knows (a dropped table keeps its history). */
 export async function resolvePgSource(feed: PgFeed, name: string): Promise<string> {
+  // Exact names first, live or only in the feed (a dropped "Users" beside a live users); then case-folded.
+  const exact = await findLiveTable(feed, name, { exactOnly: true });
+  if (exact !== undefined) return exact.source;
+  if (await pgSourceInFeed(feed, name)) return name;
   const live = await findLiveTable(feed, name);
   if (live !== undefined) return live.source;
-  if (await pgSourceInFeed(feed, name)) return name;
   throw new AuditeError('UNKNOWN_TABLE', `no table named ${JSON.stringify(name)} in ${feed.name}, and the feed has no history for one`);
 }
 
