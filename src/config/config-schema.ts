@@ -96,7 +96,10 @@ export const sinkSchema = z.discriminatedUnion('type', [stdoutSinkSchema, fileSi
 
 export const configSchema = z
   .object({
-    database: z.string().min(1).describe('path of the SQLite database to relay (must already be enabled)'),
+    database: z
+      .string()
+      .min(1)
+      .describe('the database to relay (must already be enabled): a SQLite file path, or a postgres:// URL (its password is never logged)'),
     source: z
       .object({
         batchSize: z.number().int().positive().max(100_000).default(500),
@@ -106,17 +109,46 @@ export const configSchema = z
           .positive()
           .default(4 * 1024 * 1024)
           .describe('a batch also ends once its rows hold this many bytes of data (at least one row), so memory stays flat whatever the row sizes'),
-        pollIntervalMs: z.number().int().positive().max(10_000).default(5).describe('how often an idle consumer checks PRAGMA data_version for new commits'),
+        pollIntervalMs: z
+          .number()
+          .int()
+          .positive()
+          .max(10_000)
+          .default(5)
+          .describe(
+            'how often an idle consumer checks for new commits: PRAGMA data_version on SQLite; on PostgreSQL the feed sequence (and, when it moved, the snapshot horizon)',
+          ),
         busyTimeoutMs: z
           .number()
           .int()
           .nonnegative()
           .default(5000)
-          .describe("how long start-up waits for the app's write lock; once running, cursor writes wait at most 250 ms and retry, so the relay never stalls"),
+          .describe(
+            "SQLite: how long start-up waits for the app's write lock; once running, cursor writes wait at most 250 ms and retry, so the relay never stalls",
+          ),
         startFrom: z
           .enum(['beginning', 'end'])
           .default('beginning')
           .describe('where a new consumer starts: the whole feed, or only events committed from now on'),
+        postgres: z
+          .object({
+            schema: z
+              .string()
+              .min(1)
+              .max(63)
+              .default('audite')
+              .describe('PostgreSQL: the schema `audite enable` installed the feed, cursor and dead-letter tables in'),
+            heldBackThresholdMs: z
+              .number()
+              .int()
+              .positive()
+              .default(60_000)
+              .describe(
+                'PostgreSQL: /readyz reports not ready (and a warning is logged) once a running transaction has held the feed back this long; its events are delayed, never lost',
+              ),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -165,7 +197,12 @@ export const configSchema = z
           .boolean()
           .default(false)
           .describe('rebuild stale triggers (and, in all-tables mode, capture new tables) as soon as the schema changes, as `audite enable` would'),
-        checkIntervalMs: z.number().int().positive().default(1000).describe('how often the daemon compares PRAGMA schema_version'),
+        checkIntervalMs: z
+          .number()
+          .int()
+          .positive()
+          .default(1000)
+          .describe('how often the daemon compares PRAGMA schema_version (SQLite; on PostgreSQL `audite status` reports drift)'),
       })
       .strict()
       .prefault({}),

@@ -11,6 +11,8 @@ export interface OpsSample {
   stale: string[];
   /** Consumers holding back retention, from the last prune pass. */
   blockers: RetentionBlocker[];
+  /** How long a running transaction has kept the feed from advancing (PostgreSQL); 0 when none. */
+  heldBackSeconds: number;
 }
 
 export interface RelayMetrics {
@@ -87,6 +89,11 @@ export function createRelayMetrics(consumers: readonly string[]): RelayMetrics {
   const head = gauge('audite_feed_head_id', 'Newest feed id', []);
   const oldest = gauge('audite_feed_oldest_id', 'Oldest feed id still stored', []);
   const oldestAge = gauge('audite_feed_oldest_event_age_seconds', 'Age of the oldest stored event', []);
+  const heldBack = gauge(
+    'audite_source_held_back_seconds',
+    'How long the oldest running writer transaction has kept the feed from advancing (PostgreSQL; events after it wait, none are lost); 0 when none',
+    [],
+  );
   const pruned = new Counter({ name: 'audite_retention_pruned_events_total', help: 'Events deleted by retention', registers: [own] });
   const refreshed = new Counter({ name: 'audite_schema_refreshes_total', help: 'Tables whose triggers autoRefresh rebuilt', registers: [own] });
 
@@ -132,6 +139,7 @@ export function createRelayMetrics(consumers: readonly string[]): RelayMetrics {
       for (const table of sample.stale) stale.set({ table }, 1);
       head.set(sample.feed.headId);
       oldest.set(sample.feed.oldestId ?? 0);
+      heldBack.set(sample.heldBackSeconds);
       oldestAge.set(sample.feed.oldestTime === null ? 0 : Math.max(0, Math.round(nowSeconds - sample.feed.oldestTime)));
     },
     pruned: (events) => pruned.inc(events),

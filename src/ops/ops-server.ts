@@ -7,7 +7,7 @@ export interface OpsServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  readiness: () => Readiness;
+  readiness: () => Promise<Readiness>;
   /** Prometheus text and its content type. */
   metrics: () => Promise<{ contentType: string; text: string }>;
 }
@@ -69,7 +69,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: OpsServ
       json(res, 200, { status: 'ok' });
       return;
     case '/readyz': {
-      const readiness = options.readiness();
+      const readiness = await options.readiness();
       json(res, readiness.ready ? 200 : 503, readiness);
       return;
     }

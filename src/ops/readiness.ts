@@ -1,4 +1,5 @@
 import type { Sink } from '../sinks/sink.ts';
+import type { HeldBack } from './feed-inspector.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -8,8 +9,10 @@ export interface Readiness {
 
 export interface ReadinessInput {
   stopping: boolean;
-  /** Reads the feed; throws when it cannot. */
-  probeSource: () => void;
+  /** Why the feed could not be read, undefined when it could. */
+  sourceError: unknown;
+  /** A transaction holding the feed back beyond the threshold. */
+  heldBack?: HeldBack | undefined;
   consumers: readonly { name: string; sink: Sink; outcome: string | undefined; lastError: string | null }[];
   stale: readonly string[];
   autoRefresh: boolean;
@@ -18,20 +21,20 @@ export interface ReadinessInput {
 }
 
 /**
- * Ready = the source is readable, every consumer runs and its sink is
- * delivering, and capture is current (stale triggers that autoRefresh will
+ * Ready = the source is readable and not held back by a long transaction,
+ * every consumer runs and its sink is delivering, and capture is current (stale triggers that autoRefresh will
  * rebuild do not count). Reasons carry no row data: sink reasons name the
  * target without credentials, cursor errors name event ids and statuses.
  */
 export function checkReadiness(input: ReadinessInput): Readiness {
   const reasons: string[] = [];
   if (input.stopping) reasons.push('relay is stopping');
-  try {
-    input.probeSource();
-  } catch (error) {
+  const error = input.sourceError;
+  if (error !== undefined) {
     const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : 'error';
     reasons.push(`source: the change feed cannot be read (${code})`);
   }
+  if (input.heldBack !== undefined) reasons.push(`source: the feed is held back: ${input.heldBack.description}`);
   for (const c of input.consumers) {
     if (c.outcome === 'halted') {
       reasons.push(

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isBusy } from '../errors.ts';
+import { isAuditeError, isBusy } from '../errors.ts';
 import { PoisonEventError, type EventBuilder } from '../events/cloudevent-builder.ts';
 import type { FeedEvent } from '../events/feed-event.ts';
 import type { OutboundEvent } from '../events/outbound-event.ts';
@@ -86,15 +86,19 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
   return 'stopped';
 }
 
-/** Registers the consumer; a database busy for longer than the cursor writer waits is retried, not fatal. */
+/**
+ * Registers the consumer; a database busy for longer than the cursor writer
+ * waits (SQLite) or gone for a moment (PostgreSQL) is retried, not fatal.
+ */
 async function loadState(options: ConsumerOptions, stop: AbortSignal): Promise<ConsumerState | undefined> {
   for (let failures = 1; !stop.aborted; failures++) {
     try {
-      return await options.checkpoints.load(options.name, options.startFrom);
+      return await options.checkpoints.load(options.name, options.startFrom, stop);
     } catch (error) {
-      if (!isBusy(error)) throw error;
+      if (stop.aborted) return undefined;
+      if (!isBusy(error) && !isAuditeError(error, 'DB_UNAVAILABLE')) throw error;
       const delay = backoffDelay(failures);
-      options.logger.warn({ retryInMs: delay }, 'database busy; registering the consumer again shortly');
+      options.logger.warn({ retryInMs: delay }, 'database busy or unreachable; registering the consumer again shortly');
       await sleep(delay, undefined, { signal: stop }).catch(() => {});
     }
   }
@@ -167,6 +171,10 @@ async function commit(options: ConsumerOptions, position: number): Promise<void>
   try {
     await options.checkpoints.commit(options.name, position);
   } catch (error) {
+    if (isAuditeError(error, 'DB_UNAVAILABLE')) {
+      options.logger.warn({ consumer: options.name, position }, 'checkpoint write failed: the database connection was lost; will retry with the next batch');
+      return;
+    }
     if (!isBusy(error)) throw error;
     options.logger.warn({ consumer: options.name, position }, 'checkpoint write timed out on a busy database; will retry with the next batch');
   }

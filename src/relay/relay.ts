@@ -5,7 +5,7 @@ import { startDaemonOps, type DaemonOps } from '../ops/daemon-ops.ts';
 import { createSink } from '../sinks/create-sink.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { FeedBackend } from '../source/change-source.ts';
-import { openSqliteBackend } from '../source/sqlite-backend.ts';
+import { databaseLabel, openFeedBackend } from '../source/open-backend.ts';
 import { runConsumer, type ConsumerOutcome } from './consumer.ts';
 import { combineObservers, type ConsumerObserver } from './consumer-observer.ts';
 import type { Logger } from './logger.ts';
@@ -16,8 +16,8 @@ export interface RelayDeps {
   observer?: ConsumerObserver;
   /** Where stdout sinks write (the CLI passes process.stdout). */
   stdout: NodeJS.WritableStream;
-  /** Opens the database side; defaults to SQLite. The ops side (metrics, retention, schema watch) runs only with the default. */
-  openBackend?: (config: Config) => FeedBackend;
+  /** Opens the database side; defaults to openFeedBackend (SQLite or PostgreSQL, by `database`). The ops side runs when the backend offers an inspector. */
+  openBackend?: (config: Config) => FeedBackend | Promise<FeedBackend>;
 }
 
 export interface ConsumerInfo {
@@ -29,7 +29,7 @@ export interface ConsumerInfo {
 export interface Relay {
   readonly consumers: readonly ConsumerInfo[];
   readonly backend: FeedBackend;
-  /** The ops endpoint, retention and schema watch (SQLite backend only). */
+  /** The ops endpoint, retention, warnings and (SQLite) schema watch; undefined for a backend without an inspector. */
   readonly ops: DaemonOps | undefined;
   /** Resolves when every consumer has ended (stopped or halted). */
   readonly done: Promise<ConsumerOutcome[]>;
@@ -63,7 +63,7 @@ export function consumerNames(config: Config): string[] {
 /** Starts one consumer per configured sink over one database. */
 export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay> {
   const names = consumerNames(config);
-  const backend = (deps.openBackend ?? defaultBackend)(config);
+  const backend = await (deps.openBackend ?? openFeedBackend)(config);
   const sinks: Sink[] = [];
   // Bound once the ops side exists; sinks report retries through it.
   let observer: ConsumerObserver = deps.observer ?? {};
@@ -82,8 +82,8 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
       );
     }
     consumers.push(...sinks.map((sink, i) => ({ name: names[i] as string, sink, outcome: undefined })));
-    if (deps.openBackend === undefined) {
-      ops = await startDaemonOps({ config, logger: deps.logger, consumers });
+    if (backend.openInspector !== undefined) {
+      ops = await startDaemonOps({ config, logger: deps.logger, inspector: await backend.openInspector(), consumers });
       observer = combineObservers(ops.observer, deps.observer);
     }
   } catch (error) {
@@ -96,7 +96,7 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
   const buildEvent = createEventBuilder({ sourceTemplate: config.cloudevents.source });
   // Per consumer, so a stop can abandon at once the batches whose sink is failing anyway.
   const abandon = consumers.map(() => new AbortController());
-  deps.logger.info({ database: config.database, consumers: names }, 'relay started');
+  deps.logger.info({ database: databaseLabel(config.database), consumers: names }, 'relay started');
 
   const done = Promise.all(
     consumers.map(async (info, i) => {
@@ -145,13 +145,4 @@ export async function startRelay(config: Config, deps: RelayDeps): Promise<Relay
     return stopping;
   };
   return { consumers, backend, ops, done, stop };
-}
-
-function defaultBackend(config: Config): FeedBackend {
-  return openSqliteBackend({
-    file: config.database,
-    pollIntervalMs: config.source.pollIntervalMs,
-    maxBatchBytes: config.source.maxBatchBytes,
-    busyTimeoutMs: config.source.busyTimeoutMs,
-  });
 }

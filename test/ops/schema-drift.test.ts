@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { disable } from '../../src/capture/disable.ts';
 import { enable } from '../../src/capture/enable.ts';
+import type { Relay } from '../../src/relay/relay.ts';
 import type { SqliteDatabase } from '../../src/sqlite/sqlite-database.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { startReceiver } from '../support/http-receiver.ts';
@@ -101,7 +102,7 @@ describe('schema drift', () => {
       expect(valueOf(await scrape(relay), 'audite_stale_triggers', { table: 'item' })).toBe(1);
 
       enable(app as unknown as SqliteDatabase);
-      await waitFor(() => relay.ops?.readiness().ready === true, 20_000, 'ready again');
+      await waitForReadiness(relay, true);
       expect(valueOf(await scrape(relay), 'audite_stale_triggers', { table: 'item' })).toBeUndefined();
     } finally {
       await relay.stop();
@@ -114,7 +115,7 @@ describe('schema drift', () => {
     const relay = await runRelayLogged({ database: file, ops: { port: 0 }, schema: { autoRefresh: true, checkIntervalMs: 20 } }, logger);
     try {
       disable(app as unknown as SqliteDatabase);
-      await waitFor(() => relay.ops?.readiness().ready === false, 20_000, 'not ready');
+      await waitForReadiness(relay, false);
       expect((await readyz(relay)).body.reasons).toEqual([expect.stringMatching(/^capture: capture is disabled/)]);
       const triggers = app.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audite_audit_%'").pluck();
       expect(triggers.get()).toBe(0);
@@ -123,3 +124,11 @@ describe('schema drift', () => {
     }
   });
 });
+
+async function waitForReadiness(relay: Relay, ready: boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await relay.ops?.readiness())?.ready !== ready) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ready = ${ready}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

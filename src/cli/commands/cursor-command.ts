@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { FEED_TABLE } from '../../capture/feed-schema.ts';
 import { AuditeError } from '../../errors.ts';
-import { SqliteCheckpointStore } from '../../source/sqlite-checkpoint-store.ts';
-import { ensureRelayTables } from '../../source/sqlite-relay-tables.ts';
-import { openDatabase } from '../../sqlite/open-database.ts';
-import { quoteIdent as q } from '../../sqlite/quote.ts';
+import { openFeedBackend } from '../../source/open-backend.ts';
 import { print, type CliIo } from '../io.ts';
+import { feedConfig, PG_SCHEMA_FLAG } from '../run-relay.ts';
 
 export function registerCursor(program: Command, io: CliIo): void {
   const cursor = program.command('cursor').description("inspect or move a consumer's checkpoint");
@@ -14,25 +11,24 @@ export function registerCursor(program: Command, io: CliIo): void {
     .description(
       'move a consumer to a position (also backwards: events after it are delivered again) and clear its halt; stop the daemon first, it reads cursors when a consumer starts',
     )
-    .argument('<db>', 'SQLite database')
+    .argument('<db>', 'SQLite database or postgres:// URL')
     .argument('<consumer>', 'consumer name (see `audite status`)')
     .requiredOption('--to <where>', 'start (redeliver everything), end (skip to the head) or an event id')
-    .action(async (file: string, consumer: string, flags: { to: string }) => {
-      const db = openDatabase(file);
+    .option(...PG_SCHEMA_FLAG)
+    .action(async (database: string, consumer: string, flags: { to: string; pgSchema?: string }) => {
+      const backend = await openFeedBackend(feedConfig(io, database, { pgSchema: flags.pgSchema }));
+      const source = backend.openSource();
       try {
-        ensureRelayTables(db);
-        const head = db
-          .prepare(`SELECT coalesce(max(id), 0) FROM ${q(FEED_TABLE)}`)
-          .pluck()
-          .get() as number;
+        // The end of the feed as a consumer would reach it (PostgreSQL: the settled visibility horizon).
+        const head = await source.head(io.shutdown);
         const position = flags.to === 'start' ? 0 : flags.to === 'end' ? head : Number(flags.to);
         if (!Number.isSafeInteger(position) || position < 0 || position > head) {
           throw new AuditeError('INVALID_ARGUMENT', `--to takes start, end or an event id between 0 and ${head}, got ${JSON.stringify(flags.to)}`);
         }
-        await new SqliteCheckpointStore(db).reset(consumer, position);
+        await backend.checkpoints.reset(consumer, position);
         print(io.stdout, `consumer ${consumer} now at position ${position} (head ${head})`);
       } finally {
-        db.close();
+        await backend.close();
       }
     });
 }

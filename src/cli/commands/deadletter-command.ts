@@ -5,24 +5,22 @@ import { createEventBuilder } from '../../events/cloudevent-builder.ts';
 import type { FeedEvent } from '../../events/feed-event.ts';
 import { consumerNames } from '../../relay/relay.ts';
 import { createSink } from '../../sinks/create-sink.ts';
-import { SqliteDeadLetterStore } from '../../source/sqlite-dead-letter-store.ts';
-import { ensureRelayTables } from '../../source/sqlite-relay-tables.ts';
-import { openDatabase } from '../../sqlite/open-database.ts';
+import { openFeedBackend } from '../../source/open-backend.ts';
 import { print, type CliIo } from '../io.ts';
-import { cliLogger } from '../run-relay.ts';
+import { cliLogger, feedConfig, PG_SCHEMA_FLAG } from '../run-relay.ts';
 
 export function registerDeadLetter(program: Command, io: CliIo): void {
   const command = program.command('deadletter').description('events a sink refused for good (policy dead-letter)');
   command
     .command('list')
-    .argument('<db>', 'SQLite database')
+    .argument('<db>', 'SQLite database or postgres:// URL')
     .option('--consumer <name>', 'only this consumer')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, flags: { consumer?: string; json?: boolean }) => {
-      const db = openDatabase(file);
+    .option(...PG_SCHEMA_FLAG)
+    .action(async (database: string, flags: { consumer?: string; json?: boolean; pgSchema?: string }) => {
+      const backend = await openFeedBackend(feedConfig(io, database, { pgSchema: flags.pgSchema }));
       try {
-        ensureRelayTables(db);
-        const letters = await new SqliteDeadLetterStore(db).list(flags.consumer);
+        const letters = await backend.deadLetters.list(flags.consumer);
         if (flags.json) {
           print(
             io.stdout,
@@ -37,25 +35,29 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
         if (letters.length === 0) print(io.stdout, 'no dead letters');
         for (const l of letters) print(io.stdout, `#${l.id}  consumer ${l.consumer}  event ${l.eventId}  status ${l.status ?? '-'}  ${l.error}`);
       } finally {
-        db.close();
+        await backend.close();
       }
     });
   command
     .command('replay')
     .description("send dead-lettered events again through their consumer's sink; removed once acknowledged")
-    .argument('[db]', 'SQLite database (or `database` in the config)')
+    .argument('[db]', 'SQLite database or postgres:// URL (or `database` in the config)')
     .option('-c, --config <file>', 'the config the daemon runs with (sinks are built from it)')
     .option('--consumer <name>', 'only this consumer')
     .option('--id <id>', 'only this dead letter')
-    .action(async (file: string | undefined, flags: { config?: string; consumer?: string; id?: string }) => {
-      const config = loadConfig({ file: flags.config ?? io.env.AUDITE_CONFIG, env: io.env, flags: { database: file } });
+    .option(...PG_SCHEMA_FLAG)
+    .action(async (file: string | undefined, flags: { config?: string; consumer?: string; id?: string; pgSchema?: string }) => {
+      const config = loadConfig({
+        file: flags.config ?? io.env.AUDITE_CONFIG,
+        env: io.env,
+        flags: { database: file, source: { postgres: { schema: flags.pgSchema } } },
+      });
       const names = consumerNames(config);
       const logger = cliLogger(config, io);
-      const db = openDatabase(config.database, { busyTimeoutMs: config.source.busyTimeoutMs });
+      const backend = await openFeedBackend(config);
       const build = createEventBuilder({ sourceTemplate: config.cloudevents.source });
       try {
-        ensureRelayTables(db);
-        const store = new SqliteDeadLetterStore(db);
+        const store = backend.deadLetters;
         const letters = (await store.list(flags.consumer)).filter((l) => flags.id === undefined || String(l.id) === flags.id);
         let replayed = 0;
         for (const letter of letters) {
@@ -78,7 +80,7 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
         }
         print(io.stdout, `replayed ${replayed} dead letter(s)`);
       } finally {
-        db.close();
+        await backend.close();
       }
     });
 }

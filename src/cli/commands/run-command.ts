@@ -15,13 +15,14 @@ interface RunFlags {
   opsPort?: string;
   retention?: string;
   autoRefresh?: boolean;
+  pgSchema?: string;
 }
 
 export function registerRun(program: Command, io: CliIo): void {
   program
     .command('run')
     .description('relay the change feed to the configured sinks (default: stdout) until SIGTERM/SIGINT')
-    .argument('[db]', 'SQLite database (or `database` in the config / AUDITE_DATABASE)')
+    .argument('[db]', 'SQLite database or postgres:// URL (or `database` in the config / AUDITE_DATABASE)')
     .option('-c, --config <file>', 'YAML or JSON config file (or AUDITE_CONFIG)')
     .option('--http-url <url>', 'relay to this HTTP endpoint instead of the configured sinks')
     .option('--http-mode <mode>', 'binary | structured | batch (with --http-url)')
@@ -33,6 +34,7 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--ops-port <port>', 'serve /healthz, /readyz and /metrics on 127.0.0.1:<port>')
     .option('--retention <window>', 'prune acknowledged events older than this (e.g. 7d; default forever)')
     .option('--auto-refresh', 'rebuild stale capture triggers when the schema changes, as `audite enable` would')
+    .option('--pg-schema <name>', "PostgreSQL: the schema audite's tables live in (default audite)")
     .action(async (db: string | undefined, flags: RunFlags) => {
       const config = loadConfig({ file: flags.config ?? io.env.AUDITE_CONFIG, env: io.env, flags: runFlagsToLayer(db, flags) });
       await runRelayUntilSignal(config, io);
@@ -44,7 +46,12 @@ export function runFlagsToLayer(db: string | undefined, flags: RunFlags): Record
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   return {
     database: db,
-    source: { batchSize: num(flags.batchSize), pollIntervalMs: num(flags.pollInterval), startFrom: flags.startFrom },
+    source: {
+      batchSize: num(flags.batchSize),
+      pollIntervalMs: num(flags.pollInterval),
+      startFrom: flags.startFrom,
+      postgres: { schema: flags.pgSchema },
+    },
     cloudevents: { source: flags.sourceTemplate },
     log: { level: flags.logLevel },
     ops: { port: num(flags.opsPort) },

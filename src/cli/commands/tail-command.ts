@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { createEventBuilder, PoisonEventError } from '../../events/cloudevent-builder.ts';
 import { AuditeError } from '../../errors.ts';
-import { assertEnabled } from '../../ops/status.ts';
 import { createStreamSink } from '../../sinks/stdout-sink.ts';
-import { SqliteChangeSource } from '../../source/sqlite-source.ts';
-import { openDatabase } from '../../sqlite/open-database.ts';
+import { openReadOnlySource } from '../../source/open-backend.ts';
 import { print, type CliIo } from '../io.ts';
+import { feedConfig, PG_SCHEMA_FLAG } from '../run-relay.ts';
 
 interface TailFlags {
   from: string;
   follow: boolean;
   sourceTemplate?: string;
+  pgSchema?: string;
 }
 
 /**
@@ -21,18 +21,20 @@ export function registerTail(program: Command, io: CliIo): void {
   program
     .command('tail')
     .description('stream the change feed to the terminal as CloudEvents JSON lines (keeps no cursor)')
-    .argument('<db>', 'SQLite database')
+    .argument('<db>', 'SQLite database or postgres:// URL')
     .option('--from <where>', 'start: end (only new events), beginning, or an event id to start after', 'end')
     .option('--no-follow', 'print what is there and exit')
     .option('--source-template <template>', 'CloudEvents source, e.g. sqlite://billing/{table}')
-    .action(async (file: string, flags: TailFlags) => {
-      const db = openDatabase(file, { readonly: true });
-      assertEnabled(db);
-      const source = new SqliteChangeSource(db, { pollIntervalMs: 20 });
+    .option(...PG_SCHEMA_FLAG)
+    .action(async (database: string, flags: TailFlags) => {
+      const config = feedConfig(io, database, { pgSchema: flags.pgSchema });
+      const source = await openReadOnlySource(database, { schema: config.source.postgres.schema, pollIntervalMs: 20 });
       const sink = createStreamSink({ stream: io.stdout });
       const build = createEventBuilder(flags.sourceTemplate === undefined ? {} : { sourceTemplate: flags.sourceTemplate });
       try {
-        let position = flags.from === 'end' ? await source.head() : flags.from === 'beginning' ? 0 : parsePosition(flags.from);
+        // Also with --from beginning: on PostgreSQL this settles the horizon, so --no-follow prints every committed event.
+        const end = await source.head(io.shutdown);
+        let position = flags.from === 'end' ? end : flags.from === 'beginning' ? 0 : parsePosition(flags.from);
         while (!io.shutdown.aborted) {
           const rows = await source.read(position, 500);
           if (rows.length === 0) {

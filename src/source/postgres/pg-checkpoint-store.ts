@@ -1,0 +1,64 @@
+import type { PgClient } from '../../postgres/pg-client.ts';
+import type { CheckpointStore, ConsumerState } from '../change-source.ts';
+import { feedId } from './pg-feed-id.ts';
+import type { PgFeedNames } from './pg-feed-tables.ts';
+import { VisibilityHorizon } from './visibility-horizon.ts';
+
+type Queryable = Pick<PgClient, 'query'>;
+
+/**
+ * `<schema>.cursor`, one row per consumer: position = the last id its sink
+ * acknowledged. The same semantics as the SQLite store; every write is one
+ * autocommit statement.
+ */
+export class PgCheckpointStore implements CheckpointStore {
+  private readonly client: Queryable;
+  private readonly names: PgFeedNames;
+  private readonly pollIntervalMs: number;
+
+  constructor(client: Queryable, names: PgFeedNames, options: { pollIntervalMs: number }) {
+    this.client = client;
+    this.names = names;
+    this.pollIntervalMs = options.pollIntervalMs;
+  }
+
+  /** A consumer new with startFrom 'end' starts at the settled horizon: events of transactions still running are not skipped. */
+  async load(consumer: string, startFrom: 'beginning' | 'end', signal?: AbortSignal): Promise<ConsumerState> {
+    const existing = await this.read(consumer);
+    if (existing !== undefined) return existing;
+    const start = startFrom === 'end' ? await new VisibilityHorizon(this.client, this.names.sequence).settle(this.pollIntervalMs, signal) : 0;
+    await this.client.query(`INSERT INTO ${this.names.cursor} (consumer, position) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING`, [consumer, start]);
+    return (await this.read(consumer)) as ConsumerState;
+  }
+
+  // `position < $2` keeps the cursor monotonic even if two processes ran the same consumer.
+  async commit(consumer: string, position: number): Promise<void> {
+    await this.client.query(`UPDATE ${this.names.cursor} SET position = $2, updated_at = now(), last_error = NULL WHERE consumer = $1 AND position < $2`, [
+      consumer,
+      position,
+    ]);
+  }
+
+  async markFailed(consumer: string, error: string, halted: boolean): Promise<void> {
+    await this.client.query(`UPDATE ${this.names.cursor} SET last_error = $2, halted = $3, updated_at = now() WHERE consumer = $1`, [consumer, error, halted]);
+  }
+
+  async reset(consumer: string, position: number): Promise<void> {
+    await this.client.query(
+      `INSERT INTO ${this.names.cursor} (consumer, position, updated_at, halted, last_error) VALUES ($1, $2, now(), false, NULL)
+       ON CONFLICT (consumer) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at, halted = false, last_error = NULL`,
+      [consumer, position],
+    );
+  }
+
+  async close(): Promise<void> {}
+
+  private async read(consumer: string): Promise<ConsumerState | undefined> {
+    const { rows } = await this.client.query<{ position: string; halted: boolean; last_error: string | null }>(
+      `SELECT position, halted, last_error FROM ${this.names.cursor} WHERE consumer = $1`,
+      [consumer],
+    );
+    const row = rows[0];
+    return row === undefined ? undefined : { position: feedId(row.position), halted: row.halted, lastError: row.last_error };
+  }
+}
