@@ -13,7 +13,7 @@ export interface AuditPg {
 }
 
 export interface AuditPgOptions {
-  /** Tables to capture, with the columns to leave out of the feed. */
+  /** Tables to capture (as SQL names: quote odd ones), with the columns to leave out of the feed. */
   capture?: Record<string, { exclude?: string[] }>;
   /** Create the opt-in history indexes (default true). */
   historyIndexes?: boolean;
@@ -85,7 +85,8 @@ async function captureTable(app: pg.Client, table: string, exclude: string[]): P
       WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY k.ord`,
     [table],
   );
-  const args = [...rows.map((r) => `'k:${r.name}'`), ...exclude.map((c) => `'x:${c}'`)].join(', ');
+  const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+  const args = [...rows.map((r) => literal(`k:${r.name}`)), ...exclude.map((c) => literal(`x:${c}`))].join(', ');
   await app.query(`CREATE TRIGGER audite_capture_row AFTER INSERT OR UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION audite.test_capture(${args})`);
   await app.query(`CREATE TRIGGER audite_capture_truncate AFTER TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION audite.test_capture()`);
 }

@@ -102,7 +102,7 @@ describe('restore on PostgreSQL', () => {
     expect(dry.script[0]).toBe('BEGIN;');
     expect(dry.script[1]).toBe(`SELECT set_config('audite.reason', 'restore', true), set_config('audite.actor', 'ops', true);`);
     expect(dry.script[2]).toMatch(
-      /^INSERT INTO "public"."users" \("id", "name", .*\) SELECT .* FROM jsonb_populate_record\(NULL::"public"."users", '\{.*\}'::jsonb\) AS "r";$/,
+      /^INSERT INTO "public"."users" \("id", "name", .*\) SELECT .* FROM jsonb_populate_record\(NULL::"public"."users", '\{.*\}'::jsonb\) AS "audite_r";$/,
     );
     expect(dry.script[2]).toContain('"amount": 12345678901234567890.123456789');
     expect(dry.script.at(-1)).toBe('COMMIT;');
@@ -144,6 +144,23 @@ describe('restore on PostgreSQL', () => {
     await db.app.query('DELETE FROM tickets');
     expect(await restore(db.url, { table: 'tickets', key: '1', to: { eventId: created } })).toMatchObject({ action: 'insert', applied: true });
     expect((await db.app.query('SELECT id, title FROM tickets')).rows).toEqual([{ id: 1, title: 't' }]);
+  });
+
+  test('hostile names stay names: quotes, $1 and semicolons in schema, table, key and column names; columns named like our aliases', async () => {
+    const table = `"s'p ""x"""."we""ird; DROP TABLE users; --"`;
+    const db = await auditPg(
+      `CREATE SCHEMA "s'p ""x"""; CREATE TABLE ${table} ("k'ey" int PRIMARY KEY, "a$1::jsonb ""y" text, "audite_r" text, "audite_cur" text)`,
+      { capture: { [table]: {} } },
+    );
+    await db.app.query(`INSERT INTO ${table} VALUES (1, '$1::jsonb '' "', 'r', 'c')`);
+    await db.app.query(`DELETE FROM ${table}`);
+    const source = `s'p "x".we"ird; DROP TABLE users; --`;
+    const dry = await plan(db.url, { table: source, key: '1', to: { eventId: 1 } });
+    await db.app.query(dry.script.join('\n'));
+    expect((await db.app.query(`SELECT * FROM ${table}`)).rows).toEqual([{ "k'ey": 1, 'a$1::jsonb "y': `$1::jsonb ' "`, audite_r: 'r', audite_cur: 'c' }]);
+    await db.app.query(`UPDATE ${table} SET "a$1::jsonb ""y" = 'changed', "audite_cur" = 'x'`);
+    expect(await restore(db.url, { table: source, key: '1', to: { eventId: 1 } })).toMatchObject({ action: 'update', applied: true });
+    expect((await db.app.query(`SELECT "a$1::jsonb ""y" AS a, "audite_cur" AS cur FROM ${table}`)).rows).toEqual([{ a: `$1::jsonb ' "`, cur: 'c' }]);
   });
 
   test('waits for a row lock no longer than the busy timeout, then says so', async () => {

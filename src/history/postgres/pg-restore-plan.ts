@@ -27,8 +27,8 @@ export interface PgRestorePlan extends RestorePreview {
   head: number;
 }
 
-const R = q('r');
-const CUR = q('cur');
+const R = q('audite_r');
+const CUR = q('audite_cur');
 
 /**
  * Works out, reading only, how to bring one row back: INSERT when it does not
@@ -84,7 +84,7 @@ export async function planPgRestore(feed: PgFeed, options: RestoreOptions, order
   const keyMatch = keys.map((k) => `${CUR}.${q(k)} = ${R}.${q(k)}`).join(' AND ');
   const [now] = await pgQuery<{ row: string }>(
     feed,
-    `SELECT to_jsonb(${CUR})::text AS row FROM ${target.sql} AS ${CUR}, ${populated} WHERE ${keyMatch}${lock ? ` FOR UPDATE OF ${CUR}` : ''}`,
+    `SELECT to_jsonb(${CUR}.*)::text AS row FROM ${target.sql} AS ${CUR}, ${populated} WHERE ${keyMatch}${lock ? ` FOR UPDATE OF ${CUR}` : ''}`,
     [image],
   );
   const restored = pick(parseImage(normalized), written);
@@ -135,7 +135,7 @@ async function normalize(feed: PgFeed, target: PgTable, image: string, written: 
   try {
     const [row] = await pgQuery<{ image: string }>(
       feed,
-      `SELECT to_jsonb(${R})::text AS image FROM jsonb_populate_record(NULL::${target.sql}, $1::jsonb) AS ${R}`,
+      `SELECT to_jsonb(${R}.*)::text AS image FROM jsonb_populate_record(NULL::${target.sql}, $1::jsonb) AS ${R}`,
       [image],
     );
     return (row as { image: string }).image;
