@@ -10,3 +10,7 @@ export { planRestore, type RestoreOptions, type RestorePlan } from './restore-pl
 export { restore, type RestoreResult } from './restore.ts';
 export { diffRows, eventDiff, type FieldDiff } from './row-diff.ts';
 export { formatTime, parseTimeInput } from './time-input.ts';
+export type { AuditStore, OpenAuditStoreOptions, RestoreOutcome, RestorePreview } from './audit-store.ts';
+export { openAuditStore } from './open-audit-store.ts';
+export { sqliteAuditStore } from './sqlite-audit-store.ts';
+export { pgAuditStore } from './postgres/pg-audit-store.ts';
