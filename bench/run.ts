@@ -1,12 +1,13 @@
 // `npm run bench`: every benchmark, one after the other, as markdown for BENCHMARKS.md.
 //   npm run bench                      all of them
-//   npm run bench -- capture relay     some of them (capture, history, relay, kafka, snapshot)
+//   npm run bench -- capture relay     some of them (capture, pg-capture, history, relay, kafka, snapshot)
 // Each compares side by side in the same run; ratios matter, absolute numbers depend on the machine.
 import { cpus } from 'node:os';
 
 type Bench = () => Promise<string>;
 const benches: Record<string, () => Promise<Bench>> = {
   capture: async () => (await import('./capture-overhead.ts')).runCaptureBench,
+  'pg-capture': async () => (await import('./pg-capture-overhead.ts')).runPgCaptureBench,
   history: async () => (await import('./history-queries.ts')).runHistoryBench,
   relay: async () => (await import('./relay-drain.ts')).runRelayBench,
   kafka: async () => (await import('./kafka-drain.ts')).runKafkaBench,

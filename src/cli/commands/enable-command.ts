@@ -1,8 +1,15 @@
 import type { Command } from 'commander';
 import { readStoredSpec } from '../../capture/capture-spec.ts';
 import { enable } from '../../capture/enable.ts';
+import { readPgStoredSpec } from '../../capture/postgres/pg-capture-spec.ts';
+import { enablePostgres, type PgEnableOptions } from '../../capture/postgres/pg-enable.ts';
+import { DEFAULT_PG_SCHEMA } from '../../capture/postgres/pg-feed-schema.ts';
+import { readPgTables, resolveColumnRef } from '../../capture/postgres/pg-tables.ts';
 import { readTables } from '../../capture/schema-reader.ts';
 import { AuditeError } from '../../errors.ts';
+import { connectPostgres } from '../../postgres/connect.ts';
+import { isPostgresUrl } from '../../postgres/database-url.ts';
+import type { PgClient } from '../../postgres/pg-client.ts';
 import { openDatabase } from '../../sqlite/open-database.ts';
 import type { SqliteDatabase } from '../../sqlite/sqlite-database.ts';
 import { print, type CliIo } from '../io.ts';
@@ -21,13 +28,15 @@ interface EnableFlags {
   dryRun?: boolean;
   snapshot?: boolean;
   busyTimeout?: string;
+  schema?: string;
+  changedOnly?: boolean;
 }
 
 export function registerEnable(program: Command, io: CliIo): void {
   program
     .command('enable')
     .description('install capture triggers (idempotent: re-run after schema changes)')
-    .argument('<db>', 'SQLite database file (must exist)')
+    .argument('<db>', 'SQLite database file (must exist), or a postgres:// URL')
     .option('--table <name>', 'capture only this table (repeatable; default: all tables)', collect, [])
     .option('--exclude-table <name>', 'do not capture this table (repeatable)', collect, [])
     .option('--exclude-column <table.column>', 'never record this column (repeatable; adds to the columns excluded before)', collect, [])
@@ -41,7 +50,13 @@ export function registerEnable(program: Command, io: CliIo): void {
     .option('--dry-run', 'print the SQL instead of running it')
     .option('--snapshot', 'then emit the rows that already exist as <table>.snapshot events (resumable; see `audite snapshot`)')
     .addOption(busyTimeoutOption())
+    .option('--schema <name>', `PostgreSQL: the schema audite installs into (default ${DEFAULT_PG_SCHEMA})`)
+    .option('--changed-only', 'PostgreSQL: updates record in `new` only the columns that changed, next to the full `old`')
+    .option('--no-changed-only', 'PostgreSQL: updates record the whole new row (the default)')
     .action(async (file: string, flags: EnableFlags) => {
+      if (isPostgresUrl(file)) return enablePg(file, flags, io);
+      if (flags.schema !== undefined || flags.changedOnly !== undefined)
+        throw new AuditeError('INVALID_ARGUMENT', `${flags.schema !== undefined ? '--schema' : '--changed-only'} applies to PostgreSQL URLs only`);
       const db = openDatabase(file, { busyTimeoutMs: parseBusyTimeout(flags.busyTimeout) });
       try {
         const result = enable(db, {
@@ -70,6 +85,67 @@ export function registerEnable(program: Command, io: CliIo): void {
         db.close();
       }
     });
+}
+
+async function enablePg(url: string, flags: EnableFlags, io: CliIo): Promise<void> {
+  const sqliteOnly = [
+    flags.autoincrement !== undefined && '--autoincrement',
+    !flags.wal && '--no-wal',
+    flags.snapshot !== undefined && '--snapshot',
+    flags.busyTimeout !== undefined && '--busy-timeout',
+  ].find((f) => f !== false);
+  if (sqliteOnly !== undefined) throw new AuditeError('INVALID_ARGUMENT', `${sqliteOnly} applies to SQLite databases only, not to PostgreSQL`);
+  const schema = flags.schema ?? DEFAULT_PG_SCHEMA;
+  const client = await connectPostgres(url, { applicationName: 'audite enable' });
+  try {
+    const options: PgEnableOptions = {
+      schema,
+      ...(flags.table.length > 0 ? { tables: flags.table } : {}),
+      ...(flags.excludeTable.length > 0 ? { excludeTables: flags.excludeTable } : {}),
+      ...(flags.excludeColumn.length > 0 ? { excludeColumns: await parsePgColumnFilters(client, schema, flags.excludeColumn) } : {}),
+      ...(flags.includeColumn.length > 0 ? { includeColumns: await parsePgIncludes(client, schema, flags.includeColumn) } : {}),
+      ...(flags.skipNoopUpdates === undefined ? {} : { skipNoopUpdates: flags.skipNoopUpdates }),
+      ...(flags.changedOnly === undefined ? {} : { changedOnly: flags.changedOnly }),
+      ...(flags.historyIndexes === undefined ? {} : { historyIndexes: flags.historyIndexes }),
+      dryRun: flags.dryRun ?? false,
+    };
+    const result = await enablePostgres(client, options);
+    for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
+    if (result.dryRun) {
+      for (const sql of result.statements) print(io.stdout, `${sql};`);
+      if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
+      return;
+    }
+    if (result.upToDate) print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
+    else print(io.stdout, `enabled: capturing ${result.tables.length} table(s) into schema ${schema}: ${result.tables.join(', ')}`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function parsePgColumnFilters(client: PgClient, schema: string, values: string[]): Promise<Record<string, string[]>> {
+  const tables = await readPgTables(client, schema);
+  const result: Record<string, string[]> = {};
+  for (const value of values) {
+    const match = resolveColumnRef(tables, value);
+    if (match === undefined) throw new AuditeError('UNKNOWN_COLUMN', `--exclude-column ${JSON.stringify(value)} names no column; write it as table.column`);
+    (result[match.table] ??= []).push(match.column);
+  }
+  return result;
+}
+
+async function parsePgIncludes(client: PgClient, schema: string, values: string[]): Promise<Record<string, string[]>> {
+  const excluded = Object.entries((await readPgStoredSpec(client, schema))?.excludeColumns ?? {});
+  const result: Record<string, string[]> = {};
+  for (const value of values) {
+    const match = excluded
+      .flatMap(([table, columns]) => columns.map((column) => ({ table, column })))
+      .find(({ table, column }) => `${table}.${column}` === value);
+    if (match === undefined)
+      throw new AuditeError('UNKNOWN_COLUMN', `--include-column ${JSON.stringify(value)} is not an excluded column; write it as table.column`);
+    (result[match.table] ??= []).push(match.column);
+  }
+  return result;
 }
 
 /** `table.column`, where either name may itself contain dots: resolve against the schema. */
