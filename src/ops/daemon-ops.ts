@@ -190,7 +190,7 @@ async function maintain(m: Maintenance, signal: AbortSignal): Promise<RetentionB
         message: `consumer ${c.consumer} is halted: its events wait in the feed; fix the cause, then stop the daemon and run \`audite cursor reset\` (to the halted event's id minus one to retry it)`,
       })),
       ...(heldBack !== undefined && heldBack.seconds >= m.heldBackThresholdSeconds
-        ? [{ key: 'held-back', fields: { heldBackSeconds: heldBack.seconds }, message: `the feed is held back: ${heldBack.description}` }]
+        ? [{ key: 'held-back', fields: { heldBackSeconds: Math.round(heldBack.seconds) }, message: `the feed is held back: ${heldBack.description}` }]
         : []),
     ]);
   } catch (error) {

@@ -4,7 +4,7 @@ import type { PruneOptions, PruneResult } from './retention.ts';
 
 /** A running transaction that keeps the feed from advancing (PostgreSQL's visibility horizon). */
 export interface HeldBack {
-  /** How long it has been open. */
+  /** How long it has been open (fractional). */
   seconds: number;
   /** One line for operators: who holds it and what to do; never query text. */
   description: string;

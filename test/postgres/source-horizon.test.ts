@@ -105,7 +105,7 @@ describe('PostgreSQL source: reading committed events without losing any', () =>
     }
   });
 
-  test('head() waits for the transactions in flight, so "the end" skips none of their events; the wait ends on abort', async () => {
+  test('head() waits for the transactions in flight and ends below their ids, so "the end" skips none of their events; the wait ends on abort', async () => {
     const fixture = await pgFeed();
     const { app, feed } = fixture;
     await transaction(app, feed, [[1, 1]]);
@@ -129,7 +129,9 @@ describe('PostgreSQL source: reading committed events without losing any', () =>
       await sleep(150);
       expect(settled, 'still waiting for the held transaction').toBeUndefined();
       await held.query('COMMIT');
-      expect(await head).toBe(3);
+      // The end as of the call: just below the held transaction's id, which committed after it.
+      expect(await head).toBe(1);
+      expect(await source.head()).toBe(3);
       const events = await source.read(0, 10);
       expect(events.map((e) => e.id)).toEqual([1, 2, 3]);
       expect(events[0]).toMatchObject({ table: 'item', subject: '1', type: 'item.created', specversion: '1.0', context: null, dataValid: true });

@@ -12,7 +12,7 @@ import { readOldestTransaction, type OldestTransaction } from '../../postgres/ol
 export async function readFeedHeldBack(client: PgClient): Promise<HeldBack | undefined> {
   const oldest = await readOldestTransaction(client);
   if (oldest === undefined) return undefined;
-  return { seconds: Math.round(oldest.ageSeconds), description: describeHeldBack(oldest) };
+  return { seconds: oldest.ageSeconds, description: describeHeldBack(oldest) };
 }
 
 /** One line, no query text (it may hold row data). */

@@ -35,10 +35,13 @@ export class PgChangeSource implements ChangeSource {
   private readonly readSql: string;
   /** The bound (or position) the last read covered: waitForChange waits for the horizon to pass it. */
   private covered = 0;
+  private ended = false;
+  private readonly feed: string;
 
   constructor(client: Pick<PgClient, 'query' | 'end'>, names: PgFeedNames, options: PgChangeSourceOptions) {
     this.client = client;
     this.horizon = new VisibilityHorizon(client, names.sequence);
+    this.feed = names.feed;
     this.pollIntervalMs = options.pollIntervalMs;
     this.maxBatchBytes = options.maxBatchBytes ?? Number.MAX_SAFE_INTEGER;
     // At most `limit` rows, cut after the row that reaches maxBatchBytes (the first row always
@@ -75,9 +78,12 @@ export class PgChangeSource implements ChangeSource {
     }
   }
 
-  /** The current safe bound; the first call waits for the transactions running now to end, so "the end" skips nothing in flight. */
+  /** The first call finds the end of the feed as of now (see VisibilityHorizon.end); later ones, the current bound. */
   async head(signal?: AbortSignal): Promise<number> {
-    return this.horizon.settle(this.pollIntervalMs, signal);
+    if (this.ended) return this.horizon.refresh();
+    const end = await this.horizon.end(this.feed, this.pollIntervalMs, signal);
+    this.ended = true;
+    return end;
   }
 
   async close(): Promise<void> {

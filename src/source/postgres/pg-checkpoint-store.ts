@@ -22,11 +22,11 @@ export class PgCheckpointStore implements CheckpointStore {
     this.pollIntervalMs = options.pollIntervalMs;
   }
 
-  /** A consumer new with startFrom 'end' starts at the settled horizon: events of transactions still running are not skipped. */
+  /** A new consumer starting from the end gets every event committed from now on, also those of transactions in flight now. */
   async load(consumer: string, startFrom: 'beginning' | 'end', signal?: AbortSignal): Promise<ConsumerState> {
     const existing = await this.read(consumer);
     if (existing !== undefined) return existing;
-    const start = startFrom === 'end' ? await new VisibilityHorizon(this.client, this.names.sequence).settle(this.pollIntervalMs, signal) : 0;
+    const start = startFrom === 'end' ? await new VisibilityHorizon(this.client, this.names.sequence).end(this.names.feed, this.pollIntervalMs, signal) : 0;
     await this.client.query(`INSERT INTO ${this.names.cursor} (consumer, position) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING`, [consumer, start]);
     return (await this.read(consumer)) as ConsumerState;
   }

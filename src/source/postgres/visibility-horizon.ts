@@ -11,6 +11,14 @@ interface Pair {
   next: bigint;
 }
 
+/** xmin, xmax and how far the next xid is past xmax, from the statement's snapshot `s`. */
+const SNAPSHOT_COLUMNS = 'pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax, age(pg_snapshot_xmax(s)::xid) AS ahead';
+
+/** The next xid to be assigned, as seen by a session that holds none: age() counts from it. */
+function nextXid(row: { xmax: string; ahead: number }): bigint {
+  return BigInt(row.xmax) + BigInt(row.ahead);
+}
+
 /** Pending pairs kept at most; beyond it every other one is dropped, which only delays the bound. */
 const MAX_PENDING = 256;
 
@@ -54,7 +62,6 @@ export class VisibilityHorizon {
   private readonly sequence: string;
   private readonly pending: Pair[] = [];
   private safe = 0;
-  private settled = false;
 
   constructor(client: Queryable, sequence: string) {
     this.client = client;
@@ -66,12 +73,10 @@ export class VisibilityHorizon {
     const last = await this.readSequence();
     // Nothing drawn past the bound and nothing waiting: no snapshot can move it.
     if (last <= this.safe && this.pending.length === 0) return this.safe;
-    const { rows } = await this.client.query<{ xmin: string; xmax: string; ahead: number }>(
-      'SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax, age(pg_snapshot_xmax(s)::xid) AS ahead FROM pg_current_snapshot() AS s',
-    );
+    const { rows } = await this.client.query<{ xmin: string; xmax: string; ahead: number }>(`SELECT ${SNAPSHOT_COLUMNS} FROM pg_current_snapshot() AS s`);
     const row = rows[0] as { xmin: string; xmax: string; ahead: number };
     const xmin = BigInt(row.xmin);
-    const next = BigInt(row.xmax) + BigInt(row.ahead);
+    const next = nextXid(row);
     if (last > this.safe) this.add({ last, next });
     while (this.pending.length > 0 && (this.pending[0] as Pair).next <= xmin) {
       this.safe = Math.max(this.safe, (this.pending.shift() as Pair).last);
@@ -80,19 +85,34 @@ export class VisibilityHorizon {
   }
 
   /**
-   * The bound once every id drawn by now is final: waits for the transactions
-   * running at this moment to end (usually milliseconds). Used where "the end
-   * of the feed" must not skip ids that are drawn but not yet committed.
+   * The end of the feed as of now: the position after which every event
+   * committed from now on lies, and none committed before. When a transaction
+   * is in flight, its ids may sit below ids already committed; so this waits
+   * until every id drawn by now is final (usually milliseconds), then starts
+   * just below the first of them that was not yet visible now (the feed's
+   * txid column against the snapshot taken now). That search walks the feed
+   * once, and only when something was in flight.
    */
-  async settle(pollIntervalMs: number, signal?: AbortSignal): Promise<number> {
-    if (this.settled) return this.refresh();
-    const target = await this.readSequence();
-    while ((await this.refresh()) < target) {
+  async end(feed: string, pollIntervalMs: number, signal?: AbortSignal): Promise<number> {
+    const last = await this.readSequence();
+    const { rows } = await this.client.query<{ snapshot: string; xmin: string; xmax: string; ahead: number }>(
+      `SELECT s::text AS snapshot, ${SNAPSHOT_COLUMNS} FROM pg_current_snapshot() AS s`,
+    );
+    const now = rows[0] as { snapshot: string; xmin: string; xmax: string; ahead: number };
+    if (BigInt(now.xmin) >= nextXid(now)) {
+      this.safe = Math.max(this.safe, last);
+      return last;
+    }
+    while ((await this.refresh()) < last) {
       signal?.throwIfAborted();
       await sleep(pollIntervalMs, undefined, { signal });
     }
-    this.settled = true;
-    return this.safe;
+    const { rows: late } = await this.client.query<{ first: string | null }>(
+      `SELECT min(id) AS first FROM ${feed} WHERE id <= $1 AND NOT pg_visible_in_snapshot(txid, $2::pg_snapshot)`,
+      [last, now.snapshot],
+    );
+    const first = late[0]?.first;
+    return first === null || first === undefined ? last : feedId(first) - 1;
   }
 
   private add(pair: Pair): void {
