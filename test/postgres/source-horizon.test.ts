@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { isAuditeError } from '../../src/errors.ts';
 import { configSchema } from '../../src/config/config-schema.ts';
 import { openFeedBackend } from '../../src/source/open-backend.ts';
+import { VisibilityHorizon } from '../../src/source/postgres/visibility-horizon.ts';
 import { pgApp } from '../support/postgres.ts';
 import { memoryStream, runRelay, testConfig, waitFor } from '../support/relay.ts';
 import { change, eventually, feedRows, parseLines, pgFeed, transaction } from './relay-support.ts';
@@ -200,6 +201,27 @@ describe('PostgreSQL source: reading committed events without losing any', () =>
     } finally {
       await backend.close();
     }
+  });
+
+  test('under a long transaction the remembered pairs stay bounded, and the bound catches up once it ends', async () => {
+    // A scripted session: the sequence climbs by one per poll, the next xid by two, xmin is stuck at 100.
+    let polls = 0;
+    let xmin = 100n;
+    const client = {
+      query: async <R>(text: string): Promise<{ rows: R[]; rowCount: number }> => {
+        if (text.includes('last_value')) return { rows: [{ last_value: String(++polls), is_called: true } as R], rowCount: 1 };
+        const next = 100n + 2n * BigInt(polls);
+        return { rows: [{ xmin: String(xmin), xmax: String(next), ahead: 1 } as R], rowCount: 1 };
+      },
+    };
+    const horizon = new VisibilityHorizon(client, '"audite"."changefeed_id_seq"');
+    for (let i = 0; i < 5000; i++) expect(await horizon.refresh()).toBe(0);
+    const pending = (horizon as unknown as { pending: unknown[] }).pending;
+    expect(pending.length).toBeLessThanOrEqual(256);
+    // The long transaction ends; the others running at the last poll too.
+    xmin = 100n + 2n * 5001n + 1n;
+    expect(await horizon.refresh()).toBe(5001);
+    expect(pending.length).toBe(0);
   });
 
   test('an id beyond 2^53 is refused with a clear error, not rounded', async () => {
