@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   history: async () => (await import('./history-queries.ts')).runHistoryBench,
   relay: async () => (await import('./relay-drain.ts')).runRelayBench,
   kafka: async () => (await import('./kafka-drain.ts')).runKafkaBench,
+  'pg-kafka': async () => (await import('./pg-kafka-drain.ts')).runPgKafkaBench,
   snapshot: async () => (await import('./snapshot.ts')).runSnapshotBench,
 };
 
