@@ -1,4 +1,4 @@
-// audite as a library: capture, relay and audit, with the CLI built on the same pieces.
+// audite as a library: capture, relay and audit on SQLite and PostgreSQL, with the CLI built on the same pieces.
 
 // Capture
 export { enable, type EnableOptions, type EnableResult } from './capture/enable.ts';
@@ -6,6 +6,8 @@ export { disable } from './capture/disable.ts';
 export { withContext, type ChangeContext } from './capture/context.ts';
 export { planEnable, type EnablePlan } from './capture/enable-plan.ts';
 export type { CaptureSpec } from './capture/capture-spec.ts';
+export { enablePostgres, type PgEnableOptions, type PgEnableResult } from './capture/postgres/pg-enable.ts';
+export { disablePostgres, type PgDisableOptions } from './capture/postgres/pg-disable.ts';
 
 // Relay
 export { configSchema, type Config, type SinkConfig } from './config/config-schema.ts';
@@ -18,6 +20,7 @@ export type { OutboundEvent } from './events/outbound-event.ts';
 export type { Sink, SinkHealth } from './sinks/sink.ts';
 export type { ChangeSource, CheckpointStore, DeadLetterStore, FeedBackend } from './source/change-source.ts';
 export { openSqliteBackend } from './source/sqlite-backend.ts';
+export { openFeedBackend } from './source/open-backend.ts';
 
 // Audit
 export * from './history/index.ts';
@@ -26,3 +29,5 @@ export * from './history/index.ts';
 export { AuditeError, type ErrorCode } from './errors.ts';
 export { openDatabase } from './sqlite/open-database.ts';
 export type { SqliteDatabase } from './sqlite/sqlite-database.ts';
+export { connectPostgres } from './postgres/connect.ts';
+export type { PgClient } from './postgres/pg-client.ts';
