@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { pgFeedObjects } from '../../src/capture/postgres/pg-feed-schema.ts';
@@ -6,7 +7,10 @@ import { qualified } from '../../src/postgres/quote.ts';
 import { REPO_ROOT, runCli } from '../support/cli.ts';
 import { pgApp, pgUrl, unprivilegedRole } from '../support/postgres.ts';
 import { freshPgDatabase } from '../support/postgres.ts';
-import { eventually, pgFeed, transaction } from './relay-support.ts';
+import { startReceiver } from '../support/http-receiver.ts';
+import { runRelay, testConfig } from '../support/relay.ts';
+import { tempDir } from '../support/temp.ts';
+import { eventually, pgCursorOf, pgFeed, transaction } from './relay-support.ts';
 
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 
@@ -90,6 +94,30 @@ describe('the relay commands on a postgres:// URL', () => {
     expect(JSON.parse(json.stdout)).toEqual([
       { id: 1, consumer: 'hook', eventId: 2, error: 'PermanentDeliveryError: HTTP 400', status: 400, createdAt: expect.any(Number) },
     ]);
+  });
+
+  test('deadletter replay on PostgreSQL sends refused events again through the configured sink and removes them once acknowledged', async () => {
+    const fixture = await pgFeed();
+    const receiver = await startReceiver();
+    receiver.enqueue('ok', 'badRequest');
+    const sinks = [{ type: 'http', name: 'hook', url: receiver.url, onPermanentFailure: 'dead-letter' }];
+    const relay = await runRelay(testConfig({ database: fixture.url, sinks }));
+    try {
+      for (let i = 1; i <= 3; i++) await transaction(fixture.app, fixture.feed, [[i, 1]]);
+      await eventually(async () => (await pgCursorOf(fixture, 'hook')) === 3, 20_000, 'delivery');
+    } finally {
+      await relay.stop();
+    }
+    const list = await runCli(['deadletter', 'list', fixture.url]);
+    expect(list.stdout).toMatch(/^#1 {2}consumer hook {2}event 2 {2}status 400 {2}.*HTTP 400/);
+    const config = join(tempDir(), 'audite.json');
+    writeFileSync(config, JSON.stringify({ database: fixture.url, sinks }));
+    const replay = await runCli(['deadletter', 'replay', '--config', config]);
+    expect(replay).toMatchObject({ code: 0, stdout: 'replayed 1 dead letter(s)\n' });
+    const replayed = receiver.requests.at(-1);
+    expect(replayed?.headers['ce-id']).toBe('2');
+    expect(JSON.parse(replayed?.body ?? '')).toEqual({ new: { id: 2, v: 1 } });
+    expect((await runCli(['deadletter', 'list', fixture.url])).stdout).toBe('no dead letters\n');
   });
 
   test('the relay adds the cursor and dead-letter tables when an older install lacks them', async () => {

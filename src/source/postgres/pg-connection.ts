@@ -9,8 +9,6 @@ export const RELAY_APPLICATION_NAME = 'audite relay';
 export interface PgConnectionOptions {
   url: string;
   applicationName?: string;
-  /** Tests pass a fixed random source. */
-  random?: () => number;
 }
 
 /**
@@ -81,7 +79,7 @@ export class PgConnection implements PgClient {
     } catch (error) {
       this.failures += 1;
       this.lastError = error;
-      this.retryAt = Date.now() + reconnectDelay(this.failures, this.options.random ?? Math.random);
+      this.retryAt = Date.now() + reconnectDelay(this.failures);
       throw error;
     } finally {
       this.connecting = undefined;
