@@ -21,6 +21,8 @@ export type { Sink, SinkHealth } from './sinks/sink.ts';
 export type { ChangeSource, CheckpointStore, DeadLetterStore, FeedBackend } from './source/change-source.ts';
 export { openSqliteBackend } from './source/sqlite-backend.ts';
 export { openFeedBackend } from './source/open-backend.ts';
+export { readFeedHeldBack } from './source/postgres/held-back.ts';
+export type { FeedInspector, HeldBack } from './ops/feed-inspector.ts';
 
 // Audit
 export * from './history/index.ts';
