@@ -148,13 +148,13 @@ describe('restore on PostgreSQL', () => {
 
   test('hostile names stay names: quotes, $1 and semicolons in schema, table, key and column names; columns named like our aliases', async () => {
     const table = `"s'p ""x"""."we""ird; DROP TABLE users; --"`;
+    const source = `s'p "x".we"ird; DROP TABLE users; --`;
     const db = await auditPg(
       `CREATE SCHEMA "s'p ""x"""; CREATE TABLE ${table} ("k'ey" int PRIMARY KEY, "a$1::jsonb ""y" text, "audite_r" text, "audite_cur" text)`,
-      { capture: { [table]: {} } },
+      { capture: { [source]: {} } },
     );
     await db.app.query(`INSERT INTO ${table} VALUES (1, '$1::jsonb '' "', 'r', 'c')`);
     await db.app.query(`DELETE FROM ${table}`);
-    const source = `s'p "x".we"ird; DROP TABLE users; --`;
     const dry = await plan(db.url, { table: source, key: '1', to: { eventId: 1 } });
     await db.app.query(dry.script.join('\n'));
     expect((await db.app.query(`SELECT * FROM ${table}`)).rows).toEqual([{ "k'ey": 1, 'a$1::jsonb "y': `$1::jsonb ' "`, audite_r: 'r', audite_cur: 'c' }]);
@@ -239,7 +239,7 @@ describe('restore on PostgreSQL', () => {
     test('a table that is not tracked', async () => {
       const db = await deletedUser('CREATE TABLE plain (id int PRIMARY KEY)');
       await refused(db, { table: 'plain', key: '1', to: { eventId: 1 } }, 'NOT_ENABLED', /table "plain" is not tracked/);
-      await db.app.query('ALTER TABLE users DISABLE TRIGGER audite_capture_row');
+      await db.app.query('ALTER TABLE users DISABLE TRIGGER audite_capture_update');
       await refused(db, to2, 'NOT_ENABLED', /table "users" is not tracked/);
     });
 
