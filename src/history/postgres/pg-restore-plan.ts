@@ -3,7 +3,7 @@ import { AuditeError } from '../../errors.ts';
 import { pgErrorCode } from '../../postgres/pg-errors.ts';
 import { quoteIdent as q, quoteLiteral } from '../../postgres/quote.ts';
 import type { AuditEvent } from '../audit-event.ts';
-import type { RestoreOutcome, RestorePreview } from '../audit-store.ts';
+import type { RestorePreview } from '../audit-store.ts';
 import { parseFeedJson, stringifyFeedJson, toRowImage, type RowImage } from '../feed-json.ts';
 import { describeAsOf } from '../point-in-time.ts';
 import type { RestoreOptions } from '../restore-plan.ts';
@@ -213,5 +213,3 @@ export function firstLine(error: unknown): string {
   const line = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
   return line.replace(/: ".*$/, '');
 }
-
-export type { RestoreOutcome };
