@@ -1,8 +1,9 @@
 // PostgreSQL capture write overhead: the same writes with and without capture
-// triggers, side by side in one run. Variants are interleaved, every cell gets
-// a fresh database, and the median of the rounds is reported. Single-row
+// triggers, side by side in one run. Every round gives each variant a fresh
+// database and the variants take turns statement by statement (interleaved),
+// so machine noise hits all alike; the median of the rounds is reported. Single-row
 // writes are pgbench-style (one statement per autocommit transaction, one
-// connection); bulk writes are one statement over 1,000 rows.
+// connection per variant); bulk writes are one statement over 1,000 rows.
 // Run standalone: `node bench/pg-capture-overhead.ts` (AUDITE_BENCH_PG_URL
 // names the server, default postgres://postgres@127.0.0.1:5432/postgres).
 import { randomBytes } from 'node:crypto';
@@ -55,69 +56,61 @@ interface Workload {
   name: string;
   /** Rows present before the timed part (ids 1..preload). */
   preload: number;
-  ops: number;
-  run: (client: pg.Client) => Promise<void>;
+  /** Timed statements, each its own autocommit transaction. */
+  steps: number;
+  rowsPerStep: number;
+  step: (client: pg.Client, i: number) => Promise<unknown>;
 }
+
+const bulkRange = (i: number): [number, number] => [i * BULK_ROWS + 1, (i + 1) * BULK_ROWS];
 
 const WORKLOADS: Workload[] = [
   {
     name: `bulk insert (INSERT … SELECT of ${BULK_ROWS} rows)`,
     preload: 0,
-    ops: BULK,
-    run: async (c) => {
-      for (let i = 0; i < BULK_STATEMENTS; i += 1)
-        await c.query(`INSERT INTO customer SELECT ${ROW_SQL('g')} FROM generate_series($1::bigint, $2::bigint) AS g`, [
-          i * BULK_ROWS + 1,
-          (i + 1) * BULK_ROWS,
-        ]);
-    },
+    steps: BULK_STATEMENTS,
+    rowsPerStep: BULK_ROWS,
+    step: (c, i) => c.query(`INSERT INTO customer SELECT ${ROW_SQL('g')} FROM generate_series($1::bigint, $2::bigint) AS g`, bulkRange(i)),
   },
   {
     name: 'single-row insert (autocommit)',
     preload: 0,
-    ops: SINGLE,
-    run: async (c) => {
-      for (let i = 1; i <= SINGLE; i += 1)
-        await c.query({
-          name: 'ins',
-          text: 'INSERT INTO customer VALUES ($1, $2, $3, $4, $5)',
-          values: [i, `customer.${i}@example.com`, i / 100, i % 500, randomBytes(16)],
-        });
-    },
+    steps: SINGLE,
+    rowsPerStep: 1,
+    step: (c, i) =>
+      c.query({
+        name: 'ins',
+        text: 'INSERT INTO customer VALUES ($1, $2, $3, $4, $5)',
+        values: [i + 1, `customer.${i + 1}@example.com`, (i + 1) / 100, i % 500, Buffer.alloc(16, i % 256)],
+      }),
   },
   {
     name: `bulk update (${BULK_ROWS} rows per statement)`,
     preload: BULK,
-    ops: BULK,
-    run: async (c) => {
-      for (let i = 0; i < BULK_STATEMENTS; i += 1)
-        await c.query('UPDATE customer SET balance = balance + 1, visits = visits + 1 WHERE id BETWEEN $1 AND $2', [i * BULK_ROWS + 1, (i + 1) * BULK_ROWS]);
-    },
+    steps: BULK_STATEMENTS,
+    rowsPerStep: BULK_ROWS,
+    step: (c, i) => c.query('UPDATE customer SET balance = balance + 1, visits = visits + 1 WHERE id BETWEEN $1 AND $2', bulkRange(i)),
   },
   {
     name: 'single-row update (autocommit)',
     preload: SINGLE,
-    ops: SINGLE,
-    run: async (c) => {
-      for (let i = 1; i <= SINGLE; i += 1)
-        await c.query({ name: 'upd', text: 'UPDATE customer SET balance = balance + 1, visits = visits + 1 WHERE id = $1', values: [i] });
-    },
+    steps: SINGLE,
+    rowsPerStep: 1,
+    step: (c, i) => c.query({ name: 'upd', text: 'UPDATE customer SET balance = balance + 1, visits = visits + 1 WHERE id = $1', values: [i + 1] }),
   },
   {
     name: `bulk delete (${BULK_ROWS} rows per statement)`,
     preload: BULK,
-    ops: BULK,
-    run: async (c) => {
-      for (let i = 0; i < BULK_STATEMENTS; i += 1) await c.query('DELETE FROM customer WHERE id BETWEEN $1 AND $2', [i * BULK_ROWS + 1, (i + 1) * BULK_ROWS]);
-    },
+    steps: BULK_STATEMENTS,
+    rowsPerStep: BULK_ROWS,
+    step: (c, i) => c.query('DELETE FROM customer WHERE id BETWEEN $1 AND $2', bulkRange(i)),
   },
   {
     name: 'single-row delete (autocommit)',
     preload: SINGLE,
-    ops: SINGLE,
-    run: async (c) => {
-      for (let i = 1; i <= SINGLE; i += 1) await c.query({ name: 'del', text: 'DELETE FROM customer WHERE id = $1', values: [i] });
-    },
+    steps: SINGLE,
+    rowsPerStep: 1,
+    step: (c, i) => c.query({ name: 'del', text: 'DELETE FROM customer WHERE id = $1', values: [i + 1] }),
   },
 ];
 
@@ -127,24 +120,43 @@ function urlFor(database: string): string {
   return url.toString();
 }
 
-/** One cell: a fresh database, the preload, the variant's triggers, a checkpoint, then the timed writes. µs per row. */
-async function measure(admin: pg.Client, variant: Variant, workload: Workload): Promise<number> {
-  const name = `audite_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const client = new pg.Client({ connectionString: urlFor(name) });
+/**
+ * One round of a workload: a fresh database per variant (preload, triggers,
+ * checkpoint), then the variants take turns statement by statement, so a
+ * burst of disk or CPU noise (commits wait for fsync) hits them all alike.
+ * Returns µs per row, by variant.
+ */
+async function measure(admin: pg.Client, workload: Workload, round: number): Promise<number[]> {
+  const cells: { name: string; client: pg.Client; variant: Variant; micros: number }[] = [];
+  for (const variant of VARIANTS) {
+    const name = `audite_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+    await admin.query(`CREATE DATABASE "${name}"`);
+    cells.push({ name, client: new pg.Client({ connectionString: urlFor(name) }), variant, micros: 0 });
+  }
   try {
-    await client.connect();
-    await client.query(TABLE_DDL);
-    if (workload.preload > 0) await client.query(`INSERT INTO customer SELECT ${ROW_SQL('g')} FROM generate_series(1, ${workload.preload}) AS g`);
-    await client.query('VACUUM ANALYZE customer');
-    await variant.install(client);
-    await client.query('CHECKPOINT');
-    const start = process.hrtime.bigint();
-    await workload.run(client);
-    return Number(process.hrtime.bigint() - start) / 1000 / workload.ops;
+    for (const cell of cells) {
+      await cell.client.connect();
+      await cell.client.query(TABLE_DDL);
+      if (workload.preload > 0) await cell.client.query(`INSERT INTO customer SELECT ${ROW_SQL('g')} FROM generate_series(1, ${workload.preload}) AS g`);
+      await cell.client.query('VACUUM ANALYZE customer');
+      await cell.variant.install(cell.client);
+    }
+    await admin.query('CHECKPOINT');
+    for (let i = 0; i < workload.steps; i += 1) {
+      // Rotate who goes first, so no variant always follows another's commit.
+      for (let k = 0; k < cells.length; k += 1) {
+        const cell = cells[(i + k + round) % cells.length]!;
+        const start = process.hrtime.bigint();
+        await workload.step(cell.client, i);
+        cell.micros += Number(process.hrtime.bigint() - start) / 1000;
+      }
+    }
+    return cells.map((cell) => cell.micros / (workload.steps * workload.rowsPerStep));
   } finally {
-    await client.end();
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    for (const cell of cells) {
+      await cell.client.end().catch(() => {});
+      await admin.query(`DROP DATABASE IF EXISTS "${cell.name}" WITH (FORCE)`);
+    }
   }
 }
 
@@ -155,7 +167,7 @@ function median(values: number[]): number {
 }
 
 export async function runPgCaptureBench(options: { rounds?: number } = {}): Promise<string> {
-  const rounds = options.rounds ?? 5;
+  const rounds = options.rounds ?? 7;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   const started = Date.now();
@@ -163,12 +175,11 @@ export async function runPgCaptureBench(options: { rounds?: number } = {}): Prom
     const results = new Map<string, number[]>();
     for (let round = 0; round < rounds; round += 1) {
       for (const workload of WORKLOADS) {
-        // Rotate the variant order each round so no variant always runs first (cold) or last.
-        const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
-        for (const variant of order) {
+        const micros = await measure(admin, workload, round);
+        VARIANTS.forEach((variant, i) => {
           const key = `${workload.name}\u0000${variant.name}`;
-          results.set(key, [...(results.get(key) ?? []), await measure(admin, variant, workload)]);
-        }
+          results.set(key, [...(results.get(key) ?? []), micros[i]!]);
+        });
       }
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
@@ -188,7 +199,7 @@ export async function runPgCaptureBench(options: { rounds?: number } = {}): Prom
     });
     return [
       `PostgreSQL capture write overhead: table \`customer\` (id bigint PRIMARY KEY, email text, balance numeric(12,2), visits integer, token bytea(16)), PostgreSQL ${server.version} (fsync=${server.fsync}, synchronous_commit=${server.sync}) on 127.0.0.1, node-postgres, Node ${process.versions.node}.`,
-      `µs per row written (ratio to no triggers); median of ${rounds} interleaved rounds, a fresh database per cell; bulk = ${BULK_STATEMENTS} statements of ${BULK_ROWS.toLocaleString('en-US')} rows, single-row = ${SINGLE.toLocaleString('en-US')} autocommit statements on one connection; ${seconds} s in all.`,
+      `µs per row written (ratio to no triggers); median of ${rounds} rounds, each a fresh database per variant, the variants taking turns statement by statement; bulk = ${BULK_STATEMENTS} statements of ${BULK_ROWS.toLocaleString('en-US')} rows, single-row = ${SINGLE.toLocaleString('en-US')} autocommit statements, one connection per variant; ${seconds} s in all.`,
       '`audite (default)`: statement-level INSERT/UPDATE/DELETE triggers over transition tables; `row-level UPDATE` and `all row-level`: the same capture fired per row instead, for comparison.',
       '',
       header,

@@ -8,7 +8,7 @@ import { readPgStatus } from '../../src/capture/postgres/pg-status.ts';
 import { isAuditeError } from '../../src/errors.ts';
 import { connectPostgres } from '../../src/postgres/connect.ts';
 import type { PgClient } from '../../src/postgres/pg-client.ts';
-import { freshPgDatabase, pgApp } from '../support/postgres.ts';
+import { freshPgDatabase, pgApp, pgUrl, unprivilegedRole } from '../support/postgres.ts';
 
 async function setup(ddl: string): Promise<{ url: string; app: pg.Client; audite: PgClient }> {
   const { url } = await freshPgDatabase();
@@ -130,6 +130,23 @@ describe('enablePostgres', () => {
       await enablePostgres(audite, { tables: null });
       await app.query(`UPDATE loose SET b = 'y'`);
       expect(await events(app)).toEqual(['sales.order.created 7', 'loose.updated 1']);
+    } finally {
+      await audite.end();
+    }
+  });
+
+  test('an app role with no privilege on the feed is captured, and cannot write to the feed itself', async () => {
+    const { url, app, audite } = await setup(DDL);
+    try {
+      await enablePostgres(audite, { tables: ['item'] });
+      const dbName = new URL(url).pathname.slice(1);
+      const role = await unprivilegedRole(dbName);
+      await app.query(`GRANT USAGE ON SCHEMA public TO "${role}"; GRANT INSERT, UPDATE, SELECT ON item TO "${role}"`);
+      const writer = await pgApp(pgUrl(dbName, role));
+      await writer.query(`BEGIN; SET LOCAL audite.actor = 'app'; INSERT INTO item VALUES (1, 'a', 's'); UPDATE item SET name = 'b'; COMMIT`);
+      expect(await events(app)).toEqual(['item.created 1', 'item.updated 1']);
+      await expect(writer.query(`INSERT INTO audite.changefeed (source, subject, type) VALUES ('x', 'y', 'z')`)).rejects.toThrow(/permission denied/);
+      await expect(writer.query(`SELECT audite.drift_subject('item'::regclass, '{}')`)).rejects.toThrow(/permission denied/);
     } finally {
       await audite.end();
     }

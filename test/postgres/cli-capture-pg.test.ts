@@ -119,8 +119,9 @@ describe('bad input: one line on stderr, exit ≠ 0, nothing half-installed', ()
     await app.query(`GRANT CREATE ON DATABASE "${name}" TO "${role}"`);
     expectOneLineError(await runCli(['enable', pgUrl(name, role)]), 77, /permission denied|must be owner/);
     expect(await footprint(app)).toEqual([]);
-    // The owner may enable; the role may then read status.
+    // Once the owner enabled capture, the role may neither disable it nor read the feed.
     expect((await runCli(['enable', pgUrl(name)])).code).toBe(0);
+    expectOneLineError(await runCli(['status', pgUrl(name, role)]), 77, /cannot read the status of schema "audite": permission denied/);
     expectOneLineError(await runCli(['disable', pgUrl(name, role)]), 77, /cannot disable capture/);
     await app.query(`REVOKE CREATE ON DATABASE "${name}" FROM "${role}"; DROP SCHEMA audite CASCADE`);
   });
@@ -142,13 +143,28 @@ describe('bad input: one line on stderr, exit ≠ 0, nothing half-installed', ()
     expect((await runCli(['enable', url, '--exclude-table', 'loose'])).code).toBe(0);
   });
 
+  test('a table locked by an open transaction beyond --busy-timeout: exit 75, nothing installed, writers not stalled for long', async () => {
+    const { url, app } = await database();
+    const holder = await pgApp(url);
+    await holder.query(`BEGIN; INSERT INTO note VALUES ('held', 'x')`);
+    const started = Date.now();
+    expectOneLineError(await runCli(['enable', url, '--busy-timeout', '300']), 75, /holds a lock on a table beyond the lock timeout; nothing was changed/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await footprint(app)).toEqual([]);
+    await holder.query('COMMIT');
+    expect((await runCli(['enable', url, '--busy-timeout', '300'])).code).toBe(0);
+    await holder.query(`BEGIN; INSERT INTO note VALUES ('held2', 'x')`);
+    expectOneLineError(await runCli(['disable', url, '--busy-timeout', '300']), 75, /cannot disable capture/);
+    await holder.query('ROLLBACK');
+    expect(await footprint(app)).toContain('trigger audite_capture_insert');
+  });
+
   test('flags of the other database kind are usage errors', async () => {
     const { url, app } = await database();
     expectOneLineError(await runCli(['enable', url, '--autoincrement']), 64, /--autoincrement applies to SQLite databases only/);
     expectOneLineError(await runCli(['enable', url, '--no-wal']), 64, /--no-wal applies to SQLite/);
     expectOneLineError(await runCli(['enable', url, '--snapshot']), 64, /--snapshot applies to SQLite/);
-    expectOneLineError(await runCli(['enable', url, '--busy-timeout', '10']), 64, /--busy-timeout applies to SQLite/);
-    expectOneLineError(await runCli(['disable', url, '--busy-timeout', '10']), 64, /--busy-timeout applies to SQLite/);
+    expectOneLineError(await runCli(['enable', url, '--busy-timeout', 'soon']), 64, /--busy-timeout must be a whole number/);
     expectOneLineError(await runCli(['enable', url, '--schema', 'public']), 64, /cannot hold audite's feed/);
     expect(await footprint(app)).toEqual([]);
     const file = createDb('CREATE TABLE t (id INTEGER PRIMARY KEY)');

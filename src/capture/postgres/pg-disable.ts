@@ -6,13 +6,15 @@ import { DEFAULT_PG_SCHEMA, PG_CURSOR_TABLE, PG_DEAD_LETTER_TABLE, PG_FEED_TABLE
 import { readInstalled } from './pg-installed.ts';
 import { CAPTURE_FUNCTION_PREFIX } from './pg-names.ts';
 import { assertFeedSchema } from './pg-enable-plan.ts';
-import { inInstallTransaction, withPermissionError } from './pg-transaction.ts';
+import { DEFAULT_PG_LOCK_TIMEOUT_MS, inInstallTransaction, installError } from './pg-transaction.ts';
 
 export interface PgDisableOptions {
   schema?: string;
   /** Also drop the feed, cursors, dead letters and settings (feed history included), and the schema once empty. */
   dropTables?: boolean;
   dryRun?: boolean;
+  /** How long to wait for a table lock; default 5 s. */
+  lockTimeoutMs?: number;
 }
 
 export interface PgDisableResult {
@@ -47,7 +49,7 @@ export async function disablePostgres(client: PgClient, options: PgDisableOption
     const first = await plan();
     const listed = (p: typeof first): string[] => (p.dropSchema === undefined ? p.statements : [...p.statements, p.dropSchema]);
     if (options.dryRun || listed(first).length === 0) return { statements: listed(first), notices: [] };
-    return await inInstallTransaction(client, schema, async () => {
+    return await inInstallTransaction(client, schema, options.lockTimeoutMs ?? DEFAULT_PG_LOCK_TIMEOUT_MS, async () => {
       const current = await plan();
       for (const sql of current.statements) await client.query(sql);
       const notices: string[] = [];
@@ -67,6 +69,6 @@ export async function disablePostgres(client: PgClient, options: PgDisableOption
       return { statements: listed(current), notices };
     });
   } catch (error) {
-    throw withPermissionError(`cannot disable capture in schema ${JSON.stringify(schema)}`, error);
+    throw installError(`cannot disable capture in schema ${JSON.stringify(schema)}`, error);
   }
 }

@@ -6,6 +6,7 @@ import { DEFAULT_PG_SPEC, readPgStoredSpec } from './pg-capture-spec.ts';
 import { planPgEnable } from './pg-enable-plan.ts';
 import { DEFAULT_PG_SCHEMA, PG_CURSOR_TABLE, PG_DEAD_LETTER_TABLE, PG_FEED_TABLE } from './pg-feed-schema.ts';
 import { readInstalled, trackedSources } from './pg-installed.ts';
+import { installError } from './pg-transaction.ts';
 
 export interface PgConsumerStatus {
   consumer: string;
@@ -36,6 +37,14 @@ export interface PgStatus {
 /** Everything `audite status` shows for a PostgreSQL database. Reads only. */
 export async function readPgStatus(client: PgClient, options: { schema?: string } = {}): Promise<PgStatus> {
   const schema = options.schema ?? DEFAULT_PG_SCHEMA;
+  try {
+    return await readStatus(client, schema);
+  } catch (error) {
+    throw installError(`cannot read the status of schema ${JSON.stringify(schema)}`, error);
+  }
+}
+
+async function readStatus(client: PgClient, schema: string): Promise<PgStatus> {
   const installed = await readInstalled(client, schema);
   if (!installed.relations.has(PG_FEED_TABLE))
     throw new AuditeError('NOT_ENABLED', `this database has no change feed in schema ${JSON.stringify(schema)}; run \`audite enable\` first`);

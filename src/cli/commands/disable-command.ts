@@ -43,13 +43,14 @@ export function registerDisable(program: Command, io: CliIo): void {
 }
 
 async function disablePg(url: string, flags: DisableFlags, io: CliIo): Promise<void> {
-  if (flags.busyTimeout !== undefined) throw new AuditeError('INVALID_ARGUMENT', '--busy-timeout applies to SQLite databases only, not to PostgreSQL');
+  const lockTimeoutMs = parseBusyTimeout(flags.busyTimeout);
   const client = await connectPostgres(url, { applicationName: 'audite disable' });
   try {
     const result = await disablePostgres(client, {
       schema: flags.schema ?? DEFAULT_PG_SCHEMA,
       dropTables: flags.dropTables ?? false,
       dryRun: flags.dryRun ?? false,
+      lockTimeoutMs,
     });
     for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
     if (flags.dryRun) {

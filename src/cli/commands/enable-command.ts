@@ -88,14 +88,12 @@ export function registerEnable(program: Command, io: CliIo): void {
 }
 
 async function enablePg(url: string, flags: EnableFlags, io: CliIo): Promise<void> {
-  const sqliteOnly = [
-    flags.autoincrement !== undefined && '--autoincrement',
-    !flags.wal && '--no-wal',
-    flags.snapshot !== undefined && '--snapshot',
-    flags.busyTimeout !== undefined && '--busy-timeout',
-  ].find((f) => f !== false);
+  const sqliteOnly = [flags.autoincrement !== undefined && '--autoincrement', !flags.wal && '--no-wal', flags.snapshot !== undefined && '--snapshot'].find(
+    (f) => f !== false,
+  );
   if (sqliteOnly !== undefined) throw new AuditeError('INVALID_ARGUMENT', `${sqliteOnly} applies to SQLite databases only, not to PostgreSQL`);
   const schema = flags.schema ?? DEFAULT_PG_SCHEMA;
+  const lockTimeoutMs = parseBusyTimeout(flags.busyTimeout);
   const client = await connectPostgres(url, { applicationName: 'audite enable' });
   try {
     const options: PgEnableOptions = {
@@ -108,6 +106,7 @@ async function enablePg(url: string, flags: EnableFlags, io: CliIo): Promise<voi
       ...(flags.changedOnly === undefined ? {} : { changedOnly: flags.changedOnly }),
       ...(flags.historyIndexes === undefined ? {} : { historyIndexes: flags.historyIndexes }),
       dryRun: flags.dryRun ?? false,
+      lockTimeoutMs,
     };
     const result = await enablePostgres(client, options);
     for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
