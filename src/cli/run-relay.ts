@@ -32,10 +32,10 @@ export async function runRelayUntilSignal(config: Config, io: CliIo, logger: Log
   }
 }
 
-/** `--pg-schema` for the commands that open the feed without a config file; AUDITE_SOURCE__POSTGRES__SCHEMA applies too. */
-export const PG_SCHEMA_FLAG = ['--pg-schema <name>', "PostgreSQL: the schema audite's tables live in (default audite)"] as const;
+/** `--schema` for the commands that open the feed without a config file; AUDITE_SOURCE__POSTGRES__SCHEMA applies too. */
+export const PG_SCHEMA_FLAG = ['--schema <name>', "PostgreSQL: the schema audite's tables live in (default audite)"] as const;
 
 /** The configuration of a feed command given only a database (and flags): environment and defaults fill the rest. */
-export function feedConfig(io: CliIo, database: string, flags: { pgSchema?: string | undefined; busyTimeoutMs?: number | undefined } = {}): Config {
-  return loadConfig({ env: io.env, flags: { database, source: { postgres: { schema: flags.pgSchema }, busyTimeoutMs: flags.busyTimeoutMs } } });
+export function feedConfig(io: CliIo, database: string, flags: { schema?: string | undefined; busyTimeoutMs?: number | undefined } = {}): Config {
+  return loadConfig({ env: io.env, flags: { database, source: { postgres: { schema: flags.schema }, busyTimeoutMs: flags.busyTimeoutMs } } });
 }

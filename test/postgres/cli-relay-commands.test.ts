@@ -61,13 +61,13 @@ describe('the relay commands on a postgres:// URL', () => {
     expect(await exit).toBe(0);
   });
 
-  test('tail and deadletter list on PostgreSQL; --pg-schema and AUDITE_SOURCE__POSTGRES__SCHEMA pick the schema', async () => {
+  test('tail and deadletter list on PostgreSQL; --schema and AUDITE_SOURCE__POSTGRES__SCHEMA pick the schema', async () => {
     const fixture = await pgFeed('audit log');
     await transaction(fixture.app, fixture.feed, [
       [1, 1],
       [2, 1],
     ]);
-    const tail = await runCli(['tail', fixture.url, '--from', 'beginning', '--no-follow', '--pg-schema', 'audit log']);
+    const tail = await runCli(['tail', fixture.url, '--from', 'beginning', '--no-follow', '--schema', 'audit log']);
     expect(tail.code).toBe(0);
     const events = tail.stdout
       .trim()
@@ -88,9 +88,9 @@ describe('the relay commands on a postgres:// URL', () => {
     await app.query(
       `INSERT INTO ${qualified('audit log', 'deadletter')} (consumer, event_id, event, error, status, response) VALUES ('hook', 2, '{}', 'PermanentDeliveryError: HTTP 400', 400, 'bad')`,
     );
-    const list = await runCli(['deadletter', 'list', fixture.url, '--pg-schema', 'audit log']);
+    const list = await runCli(['deadletter', 'list', fixture.url, '--schema', 'audit log']);
     expect(list).toMatchObject({ code: 0, stdout: '#1  consumer hook  event 2  status 400  PermanentDeliveryError: HTTP 400\n' });
-    const json = await runCli(['deadletter', 'list', fixture.url, '--pg-schema', 'audit log', '--json']);
+    const json = await runCli(['deadletter', 'list', fixture.url, '--schema', 'audit log', '--json']);
     expect(JSON.parse(json.stdout)).toEqual([
       { id: 1, consumer: 'hook', eventId: 2, error: 'PermanentDeliveryError: HTTP 400', status: 400, createdAt: expect.any(Number) },
     ]);

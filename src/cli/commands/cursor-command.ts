@@ -15,8 +15,8 @@ export function registerCursor(program: Command, io: CliIo): void {
     .argument('<consumer>', 'consumer name (see `audite status`)')
     .requiredOption('--to <where>', 'start (redeliver everything), end (skip to the head) or an event id')
     .option(...PG_SCHEMA_FLAG)
-    .action(async (database: string, consumer: string, flags: { to: string; pgSchema?: string }) => {
-      const backend = await openFeedBackend(feedConfig(io, database, { pgSchema: flags.pgSchema }));
+    .action(async (database: string, consumer: string, flags: { to: string; schema?: string }) => {
+      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }));
       const source = backend.openSource();
       try {
         // The end of the feed as a consumer would reach it (PostgreSQL: the settled visibility horizon).

@@ -17,8 +17,8 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
     .option('--consumer <name>', 'only this consumer')
     .option('--json', 'machine-readable output')
     .option(...PG_SCHEMA_FLAG)
-    .action(async (database: string, flags: { consumer?: string; json?: boolean; pgSchema?: string }) => {
-      const backend = await openFeedBackend(feedConfig(io, database, { pgSchema: flags.pgSchema }));
+    .action(async (database: string, flags: { consumer?: string; json?: boolean; schema?: string }) => {
+      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }));
       try {
         const letters = await backend.deadLetters.list(flags.consumer);
         if (flags.json) {
@@ -46,11 +46,11 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
     .option('--consumer <name>', 'only this consumer')
     .option('--id <id>', 'only this dead letter')
     .option(...PG_SCHEMA_FLAG)
-    .action(async (file: string | undefined, flags: { config?: string; consumer?: string; id?: string; pgSchema?: string }) => {
+    .action(async (file: string | undefined, flags: { config?: string; consumer?: string; id?: string; schema?: string }) => {
       const config = loadConfig({
         file: flags.config ?? io.env.AUDITE_CONFIG,
         env: io.env,
-        flags: { database: file, source: { postgres: { schema: flags.pgSchema } } },
+        flags: { database: file, source: { postgres: { schema: flags.schema } } },
       });
       const names = consumerNames(config);
       const logger = cliLogger(config, io);

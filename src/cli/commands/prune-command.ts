@@ -16,7 +16,7 @@ interface PruneFlags {
   pause?: string;
   config?: string;
   busyTimeout?: string;
-  pgSchema?: string;
+  schema?: string;
 }
 
 export function registerPrune(program: Command, io: CliIo): void {
@@ -39,7 +39,7 @@ export function registerPrune(program: Command, io: CliIo): void {
         flags: {
           database: file,
           retention: { keep: flags.olderThan, batchSize: num(flags.batchSize), pauseMs: num(flags.pause) },
-          source: { busyTimeoutMs: num(flags.busyTimeout), postgres: { schema: flags.pgSchema } },
+          source: { busyTimeoutMs: num(flags.busyTimeout), postgres: { schema: flags.schema } },
         },
       });
       const keepSeconds = parseRetentionWindow(config.retention.keep, '--older-than');

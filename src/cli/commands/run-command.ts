@@ -15,7 +15,7 @@ interface RunFlags {
   opsPort?: string;
   retention?: string;
   autoRefresh?: boolean;
-  pgSchema?: string;
+  schema?: string;
 }
 
 export function registerRun(program: Command, io: CliIo): void {
@@ -34,7 +34,7 @@ export function registerRun(program: Command, io: CliIo): void {
     .option('--ops-port <port>', 'serve /healthz, /readyz and /metrics on 127.0.0.1:<port>')
     .option('--retention <window>', 'prune acknowledged events older than this (e.g. 7d; default forever)')
     .option('--auto-refresh', 'rebuild stale capture triggers when the schema changes, as `audite enable` would')
-    .option('--pg-schema <name>', "PostgreSQL: the schema audite's tables live in (default audite)")
+    .option('--schema <name>', "PostgreSQL: the schema audite's tables live in (default audite)")
     .action(async (db: string | undefined, flags: RunFlags) => {
       const config = loadConfig({ file: flags.config ?? io.env.AUDITE_CONFIG, env: io.env, flags: runFlagsToLayer(db, flags) });
       await runRelayUntilSignal(config, io);
@@ -50,7 +50,7 @@ export function runFlagsToLayer(db: string | undefined, flags: RunFlags): Record
       batchSize: num(flags.batchSize),
       pollIntervalMs: num(flags.pollInterval),
       startFrom: flags.startFrom,
-      postgres: { schema: flags.pgSchema },
+      postgres: { schema: flags.schema },
     },
     cloudevents: { source: flags.sourceTemplate },
     log: { level: flags.logLevel },

@@ -10,7 +10,7 @@ interface TailFlags {
   from: string;
   follow: boolean;
   sourceTemplate?: string;
-  pgSchema?: string;
+  schema?: string;
 }
 
 /**
@@ -27,7 +27,7 @@ export function registerTail(program: Command, io: CliIo): void {
     .option('--source-template <template>', 'CloudEvents source, e.g. sqlite://billing/{table}')
     .option(...PG_SCHEMA_FLAG)
     .action(async (database: string, flags: TailFlags) => {
-      const config = feedConfig(io, database, { pgSchema: flags.pgSchema });
+      const config = feedConfig(io, database, { schema: flags.schema });
       const source = await openReadOnlySource(database, { schema: config.source.postgres.schema, pollIntervalMs: 20 });
       const sink = createStreamSink({ stream: io.stdout });
       const build = createEventBuilder(flags.sourceTemplate === undefined ? {} : { sourceTemplate: flags.sourceTemplate });
