@@ -1,7 +1,7 @@
 // PostgreSQL source → Kafka (issue 7): drain of a backlog from PostgreSQL and, in the same
 // run, the same backlog from SQLite and Kafka's own ProducerPerformance (same record size,
 // acks=all, broker); then commit → acknowledged latency at 1,000 writes/s from PostgreSQL.
-//   node bench/pg-kafka-drain.ts     N=1,000,000; BENCH_EVENTS=200000 for a quick run
+//   node bench/pg-kafka-drain.ts     N=1,000,000; BENCH_EVENTS=200000 for a quick run; BENCH_ONLY=latency for the latency alone
 // PostgreSQL: AUDITE_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); a
 // database is created for the run and dropped at the end. `npm run build` first.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -142,6 +142,14 @@ export async function runPgKafkaBench(): Promise<string> {
   await admin((c) => c.query(`CREATE DATABASE ${database}`));
   const url = dbUrl(database);
   try {
+    if (process.env.BENCH_ONLY === 'latency') {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(TABLE);
+      await client.end();
+      const lat = await latency(dir, url, kafka.brokers, `bench-pglatency-${id}`);
+      return `PostgreSQL commit → acknowledged at 1,000 writes/s: p50 ${lat.p50} ms, p99 ${lat.p99} ms (${lat.samples} of ${lat.written} events)`;
+    }
     const file = join(dir, 'big.db');
     backlog(file, n);
     await pgBacklog(url, n);
