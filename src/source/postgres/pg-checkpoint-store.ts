@@ -26,8 +26,23 @@ export class PgCheckpointStore implements CheckpointStore {
   async load(consumer: string, startFrom: 'beginning' | 'end', signal?: AbortSignal): Promise<ConsumerState> {
     const existing = await this.read(consumer);
     if (existing !== undefined) return existing;
-    const start = startFrom === 'end' ? await new VisibilityHorizon(this.client, this.names.sequence).end(this.names.feed, this.pollIntervalMs, signal) : 0;
-    await this.client.query(`INSERT INTO ${this.names.cursor} (consumer, position) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING`, [consumer, start]);
+    const insert = `INSERT INTO ${this.names.cursor} (consumer, position) VALUES ($1, $2) ON CONFLICT (consumer) DO NOTHING`;
+    if (startFrom === 'beginning') {
+      await this.client.query(insert, [consumer, 0]);
+      return (await this.read(consumer)) as ConsumerState;
+    }
+    // Finding the end may wait for transactions in flight. Meanwhile the cursor row already
+    // holds retention back at the lowest existing checkpoint, which lies below every id those
+    // transactions drew (checkpoints only pass final ids): a prune running now cannot delete
+    // events this consumer is about to start before. A crash before the move below leaves it
+    // there, which only delivers more, never less.
+    await this.client.query(
+      `INSERT INTO ${this.names.cursor} (consumer, position) SELECT $1, coalesce(min(position), 0) FROM ${this.names.cursor} ON CONFLICT (consumer) DO NOTHING`,
+      [consumer],
+    );
+    const horizon = new VisibilityHorizon(this.client, this.names.sequence);
+    const end = await horizon.end(this.names.feed, this.pollIntervalMs, signal);
+    await this.client.query(`UPDATE ${this.names.cursor} SET position = $2, updated_at = now() WHERE consumer = $1 AND position < $2`, [consumer, end]);
     return (await this.read(consumer)) as ConsumerState;
   }
 
