@@ -84,12 +84,12 @@ describe('enablePostgres', () => {
 
   test('one transaction: a failure half-way leaves nothing behind', async () => {
     const { app, audite } = await setup(`${DDL} CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
-      CREATE TRIGGER audite_capture_truncate AFTER TRUNCATE ON note FOR EACH STATEMENT EXECUTE FUNCTION boom();`);
+      CREATE TRIGGER "!audite_capture_truncate" AFTER TRUNCATE ON note FOR EACH STATEMENT EXECUTE FUNCTION boom();`);
     try {
       // The app already has a trigger with the name audite wants on note: CREATE TRIGGER fails after item's were made.
       const error = await enablePostgres(audite).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
-      expect(await auditeObjects(app)).toEqual(['function boom', 'trigger audite_capture_truncate']);
+      expect(await auditeObjects(app)).toEqual(['function boom', 'trigger !audite_capture_truncate']);
     } finally {
       await audite.end();
     }
@@ -257,7 +257,7 @@ describe('drift', () => {
     const { app, audite } = await setup(DDL);
     try {
       await enablePostgres(audite, { tables: ['item'] });
-      await app.query('ALTER TABLE item DISABLE TRIGGER audite_capture_insert');
+      await app.query('ALTER TABLE item DISABLE TRIGGER "!audite_capture_insert"');
       expect((await readPgStatus(audite)).stale).toEqual(['item']);
       await enablePostgres(audite);
       await app.query(`INSERT INTO item VALUES (1, 'a', 's')`);
@@ -302,7 +302,10 @@ describe('disablePostgres', () => {
       await enablePostgres(audite);
       await app.query('CREATE TABLE audite.mine (x int)');
       const result = await disablePostgres(audite, { dropTables: true });
-      expect(result.notices).toEqual(['kept schema "audite": it holds objects audite did not create']);
+      expect(result.notices).toEqual([
+        'kept schema "audite": it holds objects audite did not create',
+        expect.stringMatching(/^kept role "audite_capture" \(roles are cluster-wide\)/),
+      ]);
       const { rows } = await app.query(`SELECT relname FROM pg_class WHERE relnamespace = 'audite'::regnamespace AND relkind = 'r'`);
       expect(rows).toEqual([{ relname: 'mine' }]);
     } finally {

@@ -239,7 +239,7 @@ describe('restore on PostgreSQL', () => {
     test('a table that is not tracked', async () => {
       const db = await deletedUser('CREATE TABLE plain (id int PRIMARY KEY)');
       await refused(db, { table: 'plain', key: '1', to: { eventId: 1 } }, 'NOT_ENABLED', /table "plain" is not tracked/);
-      await db.app.query('ALTER TABLE users DISABLE TRIGGER audite_capture_update');
+      await db.app.query('ALTER TABLE users DISABLE TRIGGER "!audite_capture_update"');
       await refused(db, to2, 'NOT_ENABLED', /table "users" is not tracked/);
     });
 

@@ -4,7 +4,7 @@ import { qualified, quoteIdent as q } from '../../postgres/quote.ts';
 import { DRIFT_COLUMNS_FUNCTION, DRIFT_SUBJECT_FUNCTION } from './pg-drift-functions.ts';
 import { DEFAULT_PG_SCHEMA, PG_CURSOR_TABLE, PG_DEAD_LETTER_TABLE, PG_FEED_TABLE, PG_FEED_VIEW, PG_SETTINGS_TABLE } from './pg-feed-schema.ts';
 import { readInstalled } from './pg-installed.ts';
-import { CAPTURE_FUNCTION_PREFIX } from './pg-names.ts';
+import { CAPTURE_FUNCTION_PREFIX, captureRoleName } from './pg-names.ts';
 import { assertFeedSchema } from './pg-enable-plan.ts';
 import { DEFAULT_PG_LOCK_TIMEOUT_MS, inInstallTransaction, installError } from './pg-transaction.ts';
 
@@ -52,7 +52,8 @@ export async function disablePostgres(client: PgClient, options: PgDisableOption
     return await inInstallTransaction(client, schema, options.lockTimeoutMs ?? DEFAULT_PG_LOCK_TIMEOUT_MS, async () => {
       const current = await plan();
       for (const sql of current.statements) await client.query(sql);
-      const notices: string[] = [];
+      // Roles are cluster-wide and another database's feed may use it: an operator drops it.
+      const keptRole = `kept role ${JSON.stringify(captureRoleName(schema))} (roles are cluster-wide); drop it with DROP ROLE once no database's feed uses it`;
       if (current.dropSchema !== undefined) {
         // RESTRICT: the schema goes only if it holds nothing but what audite made.
         await client.query('SAVEPOINT audite_drop_schema');
@@ -62,11 +63,10 @@ export async function disablePostgres(client: PgClient, options: PgDisableOption
         } catch (error) {
           if (pgErrorCode(error) !== '2BP01') throw error;
           await client.query('ROLLBACK TO SAVEPOINT audite_drop_schema');
-          notices.push(`kept schema ${JSON.stringify(schema)}: it holds objects audite did not create`);
-          return { statements: current.statements, notices };
+          return { statements: current.statements, notices: [`kept schema ${JSON.stringify(schema)}: it holds objects audite did not create`, keptRole] };
         }
       }
-      return { statements: listed(current), notices };
+      return { statements: listed(current), notices: options.dropTables ? [keptRole] : [] };
     });
   } catch (error) {
     throw installError(`cannot disable capture in schema ${JSON.stringify(schema)}`, error);

@@ -5,9 +5,11 @@ import { samePgSpec, storePgSpecSql, type PgCaptureSpec } from './pg-capture-spe
 import { driftFunctions } from './pg-drift-functions.ts';
 import { pgFeedObjects, pgHistoryIndexes } from './pg-feed-schema.ts';
 import { readInstalled, type InstalledTrigger } from './pg-installed.ts';
+import { planCaptureRole } from './pg-capture-role.ts';
 import { CAPTURE_FUNCTION_PREFIX } from './pg-names.ts';
 import { selectPgTables } from './pg-select-tables.ts';
-import { buildPgCapture, type PgRowLevel, type PgTableCapture, type PgTriggerDef } from './pg-trigger-builder.ts';
+import { tablesWithOtherTriggers } from './pg-other-triggers.ts';
+import { buildPgCapture, CAPTURE_FUNCTION_CONFIG, type PgRowLevel, type PgTableCapture, type PgTriggerDef } from './pg-trigger-builder.ts';
 import { readPgTables } from './pg-tables.ts';
 
 export interface PgEnablePlan {
@@ -44,13 +46,17 @@ export async function planPgEnable(
   for (const fn of driftFunctions(schema)) if (installed.functions.get(fn.name)?.body !== fn.body) setup.push(...fn.statements);
   if (normalized.historyIndexes) for (const index of pgHistoryIndexes(schema)) if (!installed.relations.has(index.name)) setup.push(index.sql);
   if (!samePgSpec(stored, normalized)) setup.push(storePgSpecSql(schema, normalized));
+  const role = await planCaptureRole(client, schema, installed);
+  setup.push(...role.statements);
+  // An app trigger that writes its own table again must see its writes recorded after the row that caused them: row-level capture, fired first.
+  const otherTriggers = await tablesWithOtherTriggers(client, schema);
 
   const captures: PgTableCapture[] = chosen.map((table) =>
     buildPgCapture(schema, table, {
       excludeColumns: exclusions.get(table.source) ?? [],
       skipNoopUpdates: normalized.skipNoopUpdates,
       changedOnly: normalized.changedOnly,
-      rowLevel: options.rowLevel ?? 'none',
+      rowLevel: otherTriggers.has(table.oid) ? 'all' : (options.rowLevel ?? 'none'),
     }),
   );
   const wanted = new Set(captures.flatMap((c) => c.triggers.map((t) => `${c.table.oid}\u0000${t.name}`)));
@@ -62,7 +68,10 @@ export async function planPgEnable(
   const stale = new Set<string>();
   for (const capture of captures) {
     const statements: string[] = [];
-    if (installed.functions.get(capture.functionName)?.body !== capture.body) statements.push(capture.functionSql);
+    const fn = installed.functions.get(capture.functionName);
+    const fnName = `${qualified(schema, capture.functionName)}()`;
+    if (fn?.body !== capture.body || fn.config.join('\u0000') !== CAPTURE_FUNCTION_CONFIG.join('\u0000')) statements.push(capture.functionSql);
+    if (fn?.owner !== role.name) statements.push(`ALTER FUNCTION ${fnName} OWNER TO ${q(role.name)}`, `REVOKE ALL ON FUNCTION ${fnName} FROM PUBLIC`);
     for (const trigger of capture.triggers) {
       const existing = installed.triggers.find((t) => t.oid === capture.table.oid && t.name === trigger.name);
       if (existing !== undefined && matches(existing, trigger, capture.functionName)) continue;
@@ -79,12 +88,18 @@ export async function planPgEnable(
     .map((f) => `DROP FUNCTION IF EXISTS ${qualified(schema, f.name)}(${f.args})`);
 
   return {
-    statements: [...setup, ...dropTriggers, ...build, ...dropFunctions],
+    statements: [...setup, ...dropTriggers, ...withOwnership(schema, role.name, build), ...dropFunctions],
     tables: chosen.map((t) => t.source),
     stale: [...stale].sort(),
     notices: [],
     spec: normalized,
   };
+}
+
+/** A function's new owner needs CREATE on its schema, but only for the hand-over: the capture role keeps none. */
+function withOwnership(schema: string, role: string, build: string[]): string[] {
+  if (!build.some((sql) => sql.startsWith('ALTER FUNCTION '))) return build;
+  return [`GRANT CREATE ON SCHEMA ${q(schema)} TO ${q(role)}`, ...build, `REVOKE CREATE ON SCHEMA ${q(schema)} FROM ${q(role)}`];
 }
 
 function matches(existing: InstalledTrigger, wanted: PgTriggerDef, functionName: string): boolean {

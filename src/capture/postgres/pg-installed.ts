@@ -22,6 +22,10 @@ export interface InstalledFunction {
   /** For DROP FUNCTION. */
   args: string;
   body: string;
+  /** The owning role's name. */
+  owner: string;
+  /** pg_proc.proconfig: the function's SET clauses as `name=value`. */
+  config: string[];
 }
 
 export interface Installed {
@@ -38,8 +42,9 @@ export async function readInstalled(client: PgClient, schema: string): Promise<I
   const nsOid = ns[0]?.oid;
   if (nsOid === undefined) return { schemaExists: false, relations: new Set(), functions: new Map(), triggers: [] };
   const { rows: rels } = await client.query<{ name: string }>('SELECT relname::text AS name FROM pg_catalog.pg_class WHERE relnamespace = $1::oid', [nsOid]);
-  const { rows: fns } = await client.query<{ name: string; args: string; body: string }>(
-    `SELECT proname::text AS name, pg_catalog.pg_get_function_identity_arguments(oid) AS args, prosrc AS body
+  const { rows: fns } = await client.query<{ name: string; args: string; body: string; owner: string; config: string[] }>(
+    `SELECT proname::text AS name, pg_catalog.pg_get_function_identity_arguments(oid) AS args, prosrc AS body,
+            pg_catalog.pg_get_userbyid(proowner)::text AS owner, coalesce(proconfig, '{}')::text[] AS config
        FROM pg_catalog.pg_proc WHERE pronamespace = $1::oid`,
     [nsOid],
   );

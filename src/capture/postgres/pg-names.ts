@@ -35,15 +35,27 @@ export function captureFunctionName(tableSchema: string, table: string): string 
 }
 
 /**
- * A capture trigger's name on its table: `<schema>_capture_<op>`, e.g.
- * `audite_capture_insert`; one per feed schema, so two feeds may capture the
- * same table. A schema name too long for that gets a hash instead of its tail.
+ * A capture trigger's name on its table: `!<schema>_capture_<op>`, e.g.
+ * `!audite_capture_insert`; one per feed schema, so two feeds may capture the
+ * same table. PostgreSQL fires triggers of the same event in name order
+ * (bytewise): the leading '!' puts capture before the app's own triggers, so
+ * a row an app trigger writes again is recorded after the write that caused
+ * it. A schema name too long for that gets a hash instead of its tail.
  */
 export function captureTriggerName(feedSchema: string, op: PgTriggerOp): string {
-  const name = `${feedSchema}_capture_${op}`;
+  return withinLimit('!', feedSchema, `_capture_${op}`);
+}
+
+/** The NOLOGIN role that owns the capture functions of a feed schema: `<schema>_capture`. Roles are cluster-wide. */
+export function captureRoleName(feedSchema: string): string {
+  return withinLimit('', feedSchema, '_capture');
+}
+
+function withinLimit(prefix: string, feedSchema: string, suffix: string): string {
+  const name = `${prefix}${feedSchema}${suffix}`;
   if (Buffer.byteLength(name) <= MAX_IDENT_BYTES) return name;
-  const tail = `_${hash8(feedSchema)}_capture_${op}`;
-  return `${cut(feedSchema, MAX_IDENT_BYTES - Buffer.byteLength(tail))}${tail}`;
+  const tail = `_${hash8(feedSchema)}${suffix}`;
+  return `${prefix}${cut(feedSchema, MAX_IDENT_BYTES - Buffer.byteLength(prefix) - Buffer.byteLength(tail))}${tail}`;
 }
 
 /** The transaction-level advisory lock that serialises enable and disable of one feed schema (a signed 64-bit key, as text). */

@@ -35,6 +35,25 @@ export interface PgTriggerDef {
   sql: string;
 }
 
+/**
+ * SET clauses of every capture function. Key values reach the subject through
+ * to_jsonb(), so the settings that change its output are pinned: a session in
+ * another time zone or style records the same subject (and image). DateStyle
+ * is not among them: to_jsonb() writes dates and times as ISO 8601 whatever it
+ * says. Each SET costs a few microseconds per call.
+ */
+export const CAPTURE_FUNCTION_SETTINGS: readonly (readonly [string, string])[] = [
+  ['search_path', 'pg_catalog, pg_temp'],
+  ['TimeZone', "'UTC'"],
+  ['IntervalStyle', "'postgres'"],
+  ['extra_float_digits', '1'],
+  ['bytea_output', "'hex'"],
+  ['lc_monetary', "'C'"],
+];
+
+/** The SET clauses as pg_proc.proconfig stores them. */
+export const CAPTURE_FUNCTION_CONFIG: readonly string[] = CAPTURE_FUNCTION_SETTINGS.map(([name, value]) => `${name}=${value.replace(/'/g, '')}`);
+
 export interface PgTableCapture {
   table: PgTableInfo;
   functionName: string;
@@ -80,7 +99,7 @@ export function buildPgCapture(feedSchema: string, table: PgTableInfo, options: 
   const fn = qualified(feedSchema, functionName);
   const body = new BodyBuilder(feedSchema, table, table.key.columns, options).build(rowInsertDelete, rowUpdate);
   const functionSql = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp AS ${dollarQuote(body)}`;
+  ${CAPTURE_FUNCTION_SETTINGS.map(([name, value]) => `SET ${name} = ${value}`).join(' ')} AS ${dollarQuote(body)}`;
   const target = qualified(table.schema, table.name);
   const trigger = (op: PgTriggerOp, row: boolean, transitions: { old?: boolean; new?: boolean } = {}): PgTriggerDef => {
     const name = captureTriggerName(feedSchema, op);
