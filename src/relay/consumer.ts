@@ -56,15 +56,25 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
   let position = state.position;
   let failures = 0;
   logger.info({ position }, 'consumer started');
+  // The next batch, read while the current one travels to the sink; used only when
+  // the current one was delivered in full, so nothing is skipped or read twice.
+  let ahead: Promise<FeedEvent[]> | undefined;
   while (!signals.stop.aborted) {
     try {
-      const rows = await source.read(position, options.batchSize);
+      const rows = ahead === undefined ? await source.read(position, options.batchSize) : await ahead;
+      ahead = undefined;
       if (rows.length === 0) {
         await source.waitForChange(signals.stop);
         continue;
       }
+      const last = (rows[rows.length - 1] as FeedEvent).id;
+      // Only behind a full batch (a backlog): at the head there is nothing to overlap. Started on
+      // the next turn of the event loop, once the publish is under way: a synchronous source
+      // (SQLite) would otherwise read before the send instead of during it.
+      const next = rows.length >= options.batchSize ? readAfterTurn(source, last, options.batchSize) : undefined;
       const started = performance.now();
       position = await deliver(options, rows, signals.abort, position);
+      if (next !== undefined && position === last) ahead = next;
       const durationMs = performance.now() - started;
       options.observer?.batchDelivered?.(name, rows.length, durationMs);
       logger.debug({ events: rows.length, position, durationMs: Math.round(durationMs) }, 'batch delivered');
@@ -84,6 +94,13 @@ export async function runConsumer(options: ConsumerOptions, signals: ConsumerSig
   }
   logger.info({ position }, 'consumer stopped');
   return 'stopped';
+}
+
+/** A read started after the current macrotask; a rejection surfaces only if the result is used. */
+function readAfterTurn(source: ChangeSource, after: number, limit: number): Promise<FeedEvent[]> {
+  const read = new Promise<void>((resolve) => setImmediate(resolve)).then(() => source.read(after, limit));
+  read.catch(() => {});
+  return read;
 }
 
 /**
