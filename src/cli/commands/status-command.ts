@@ -43,14 +43,7 @@ export function registerStatus(program: Command, io: CliIo): void {
           const state = run.finishedAt === null ? `unfinished (run \`audite snapshot ${file}\` to resume)` : `finished ${run.finishedAt}`;
           print(io.stdout, `snapshot:  ${run.rows} row(s) of ${run.tables.join(', ')}, started ${run.startedAt}, ${state}`);
         }
-        if (status.consumers.length === 0) print(io.stdout, 'consumers: (none)');
-        for (const c of status.consumers) {
-          print(
-            io.stdout,
-            `consumer:  ${c.consumer}  position ${c.position}  lag ${c.lag} event(s), ${c.lagSeconds} s  last delivery ${c.lastDeliveryAt ?? '-'}  dead letters ${c.deadLetters}${c.halted ? '  HALTED' : ''}`,
-          );
-          if (c.lastError !== null) print(io.stdout, `           last error: ${c.lastError}`);
-        }
+        printConsumers(io, status.consumers);
       } finally {
         db.close();
       }
@@ -85,15 +78,31 @@ async function statusPg(url: string, flags: StatusFlags, io: CliIo): Promise<voi
         ? 'holding:   (none)'
         : `holding:   ${oldest.prepared ? `prepared transaction ${JSON.stringify(oldest.applicationName)}` : `pid ${oldest.pid} (${oldest.applicationName || 'no application_name'}, ${oldest.state ?? 'unknown state'})`}, open ${Math.round(oldest.ageSeconds)} s: events committed after it wait until it ends`,
     );
-    if (status.consumers.length === 0) print(io.stdout, 'consumers: (none)');
-    for (const c of status.consumers) {
-      print(
-        io.stdout,
-        `consumer:  ${c.consumer}  position ${c.position}  lag ${c.lag} event(s), ${c.lagSeconds} s  last delivery ${c.lastDeliveryAt ?? '-'}  dead letters ${c.deadLetters}${c.halted ? '  HALTED' : ''}`,
-      );
-      if (c.lastError !== null) print(io.stdout, `           last error: ${c.lastError}`);
-    }
+    printConsumers(io, status.consumers);
   } finally {
     await client.end();
+  }
+}
+
+interface ConsumerLine {
+  consumer: string;
+  position: number;
+  lag: number;
+  lagSeconds: number;
+  lastDeliveryAt: string | null;
+  deadLetters: number;
+  halted: boolean;
+  lastError: string | null;
+}
+
+/** One line per consumer, the same for both databases. */
+function printConsumers(io: CliIo, consumers: readonly ConsumerLine[]): void {
+  if (consumers.length === 0) print(io.stdout, 'consumers: (none)');
+  for (const c of consumers) {
+    print(
+      io.stdout,
+      `consumer:  ${c.consumer}  position ${c.position}  lag ${c.lag} event(s), ${c.lagSeconds} s  last delivery ${c.lastDeliveryAt ?? '-'}  dead letters ${c.deadLetters}${c.halted ? '  HALTED' : ''}`,
+    );
+    if (c.lastError !== null) print(io.stdout, `           last error: ${c.lastError}`);
   }
 }
