@@ -5,6 +5,8 @@ export interface ConnectOptions {
   /** Shown in pg_stat_activity, so operators can tell the relay's sessions apart. */
   applicationName?: string;
   connectTimeoutMs?: number;
+  /** Session settings applied at connect (and so again after a reconnect), e.g. synchronous_commit. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 // json and jsonb come back as text: parsing them would turn integers beyond 2^53 into doubles.
@@ -20,6 +22,8 @@ export async function connectPostgres(url: string, options: ConnectOptions = {})
     connectionString: url,
     application_name: options.applicationName ?? 'audite',
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    // Sent in the startup packet: no extra round trip, and a reconnect gets them too.
+    ...(options.settings === undefined ? {} : { options: startupOptions(options.settings) }),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         RAW_JSON_OIDS.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
@@ -45,4 +49,12 @@ export async function connectPostgres(url: string, options: ConnectOptions = {})
       onError = listener;
     },
   };
+}
+
+/** `-c name=value` pairs for the startup packet; names and values are ours, never user input, but escaped anyway. */
+function startupOptions(settings: Readonly<Record<string, string>>): string {
+  const escape = (text: string): string => text.replace(/[\\ ]/g, (c) => `\\${c}`);
+  return Object.entries(settings)
+    .map(([name, value]) => `-c ${escape(name)}=${escape(value)}`)
+    .join(' ');
 }

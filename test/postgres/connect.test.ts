@@ -15,6 +15,19 @@ describe('connectPostgres', () => {
     }
   });
 
+  it('applies session settings at connect', async () => {
+    const { url } = await freshPgDatabase();
+    const client = await connectPostgres(url, { settings: { synchronous_commit: 'off', 'audite.probe': 'two words\\ and a backslash' } });
+    try {
+      const { rows } = await client.query<{ sc: string; app: string }>(
+        `SELECT current_setting('synchronous_commit') AS sc, current_setting('audite.probe') AS app`,
+      );
+      expect(rows[0]).toEqual({ sc: 'off', app: 'two words\\ and a backslash' });
+    } finally {
+      await client.end();
+    }
+  });
+
   it('names a missing database, an unreachable server and an unknown role with their own codes, without the password', async () => {
     const missing = await connectPostgres(pgUrl('audite_no_such_db')).catch((e: unknown) => e);
     expect(isAuditeError(missing, 'DB_NOT_FOUND')).toBe(true);

@@ -23,7 +23,10 @@ export interface PgBackendOptions {
  * pg_stat_activity.
  */
 export async function openPgBackend(options: PgBackendOptions): Promise<FeedBackend> {
-  const writer = new PgConnection({ url: options.url });
+  // A cursor write needs no WAL flush before it returns, as on SQLite (synchronous=NORMAL):
+  // one lost to a server crash only means a redelivery. Commits stay in order, so a lost
+  // dead letter always comes with the lost cursor move after it: that event is redelivered.
+  const writer = new PgConnection({ url: options.url, settings: { synchronous_commit: 'off' } });
   try {
     await writer.open();
     const names = await resolveFeed(writer, options.url, options.schema, { ensureRelayTables: true });

@@ -9,6 +9,7 @@ export const RELAY_APPLICATION_NAME = 'audite relay';
 export interface PgConnectionOptions {
   url: string;
   applicationName?: string;
+  settings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -65,7 +66,10 @@ export class PgConnection implements PgClient {
     if (this.client !== undefined) return this.client;
     if (this.connecting !== undefined) return this.connecting;
     if (Date.now() < this.retryAt) throw this.lastError;
-    this.connecting = connectPostgres(this.options.url, { applicationName: this.options.applicationName ?? RELAY_APPLICATION_NAME });
+    this.connecting = connectPostgres(this.options.url, {
+      applicationName: this.options.applicationName ?? RELAY_APPLICATION_NAME,
+      ...(this.options.settings === undefined ? {} : { settings: this.options.settings }),
+    });
     try {
       const client = await this.connecting;
       client.onError(() => this.drop(client));
