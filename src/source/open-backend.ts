@@ -17,7 +17,7 @@ import { SqliteChangeSource } from './sqlite-source.ts';
  * is PostgreSQL, anything else a SQLite file. Everything past here works
  * through FeedBackend, ChangeSource and FeedInspector.
  */
-export async function openFeedBackend(config: Config): Promise<FeedBackend> {
+export async function openFeedBackend(config: Config, options: { oneShot?: boolean } = {}): Promise<FeedBackend> {
   const { source } = config;
   if (isPostgresUrl(config.database)) {
     return openPgBackend({
@@ -32,6 +32,7 @@ export async function openFeedBackend(config: Config): Promise<FeedBackend> {
     pollIntervalMs: source.pollIntervalMs,
     maxBatchBytes: source.maxBatchBytes,
     busyTimeoutMs: source.busyTimeoutMs,
+    ...(options.oneShot === true ? { oneShot: true } : {}),
   });
   return {
     ...backend,

@@ -13,6 +13,8 @@ export interface SqliteBackendOptions {
   pollIntervalMs: number;
   maxBatchBytes?: number;
   busyTimeoutMs: number;
+  /** A one-shot command (cursor reset, dead letters) may wait the whole busy timeout: no event loop to keep moving. */
+  oneShot?: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export function openSqliteBackend(options: SqliteBackendOptions): FeedBackend {
     // From here on, SQLite's busy wait blocks the whole event loop (every consumer, the ops
     // endpoint): wait briefly and let the caller retry instead. A cursor write that times out
     // is covered by the next one; anything else is retried with the batch.
-    writer.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs, RUNNING_BUSY_TIMEOUT_MS)}`);
+    if (options.oneShot !== true) writer.pragma(`busy_timeout = ${Math.min(options.busyTimeoutMs, RUNNING_BUSY_TIMEOUT_MS)}`);
   } catch (error) {
     writer.close();
     if (isBusy(error)) throw lockedError(options.file, error);

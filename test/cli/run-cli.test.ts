@@ -119,4 +119,22 @@ describe('audite tail and cursor', () => {
     expect(bad.code).toBe(64);
     expect(cursorOf(app, 'hook')).toBe(1);
   });
+
+  test('cursor reset waits for a lock up to the busy timeout, then exits 75 with one line, cursor unchanged', async () => {
+    const { file, app } = appDatabase();
+    app.prepare("INSERT INTO item (name, qty) VALUES ('a', 1), ('b', 2)").run();
+    expect((await runCli(['cursor', 'reset', file, 'hook', '--to', 'end'])).code).toBe(0);
+    app.exec('BEGIN IMMEDIATE');
+    try {
+      const started = Date.now();
+      const locked = await runCli(['cursor', 'reset', file, 'hook', '--to', 'start'], { env: { AUDITE_SOURCE__BUSY_TIMEOUT_MS: '600' } });
+      expect(locked.code).toBe(75);
+      expect(locked.stderr).toMatch(/^audite: database .* is locked by another connection beyond the busy timeout; .*\n$/);
+      // It waited the configured 600 ms, not the running daemon's 250 ms cap.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    } finally {
+      app.exec('ROLLBACK');
+    }
+    expect(cursorOf(app, 'hook')).toBe(2);
+  });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { AuditeError } from '../../errors.ts';
+import { AuditeError, isBusy } from '../../errors.ts';
+import { lockedError } from '../../sqlite/open-database.ts';
 import { openFeedBackend } from '../../source/open-backend.ts';
 import { print, type CliIo } from '../io.ts';
 import { feedConfig, PG_SCHEMA_FLAG } from '../run-relay.ts';
@@ -16,7 +17,7 @@ export function registerCursor(program: Command, io: CliIo): void {
     .requiredOption('--to <where>', 'start (redeliver everything), end (skip to the head) or an event id')
     .option(...PG_SCHEMA_FLAG)
     .action(async (database: string, consumer: string, flags: { to: string; schema?: string }) => {
-      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }));
+      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }), { oneShot: true });
       const source = backend.openSource();
       try {
         // The end of the feed as a consumer would reach it (PostgreSQL: the settled visibility horizon).
@@ -25,7 +26,9 @@ export function registerCursor(program: Command, io: CliIo): void {
         if (!Number.isSafeInteger(position) || position < 0 || position > head) {
           throw new AuditeError('INVALID_ARGUMENT', `--to takes start, end or an event id between 0 and ${head}, got ${JSON.stringify(flags.to)}`);
         }
-        await backend.checkpoints.reset(consumer, position);
+        await backend.checkpoints.reset(consumer, position).catch((error: unknown) => {
+          throw isBusy(error) ? lockedError(database, error) : error;
+        });
         print(io.stdout, `consumer ${consumer} now at position ${position} (head ${head})`);
       } finally {
         await backend.close();

@@ -18,7 +18,7 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
     .option('--json', 'machine-readable output')
     .option(...PG_SCHEMA_FLAG)
     .action(async (database: string, flags: { consumer?: string; json?: boolean; schema?: string }) => {
-      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }));
+      const backend = await openFeedBackend(feedConfig(io, database, { schema: flags.schema }), { oneShot: true });
       try {
         const letters = await backend.deadLetters.list(flags.consumer);
         if (flags.json) {
@@ -54,7 +54,7 @@ export function registerDeadLetter(program: Command, io: CliIo): void {
       });
       const names = consumerNames(config);
       const logger = cliLogger(config, io);
-      const backend = await openFeedBackend(config);
+      const backend = await openFeedBackend(config, { oneShot: true });
       const build = createEventBuilder({ sourceTemplate: config.cloudevents.source });
       try {
         const store = backend.deadLetters;
