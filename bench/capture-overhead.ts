@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { enable } from '../src/capture/enable.ts';
 import type { SqliteDatabase } from '../src/sqlite/sqlite-database.ts';
+import { CellSamples, overheadTable } from './support/overhead-table.ts';
 
 const TABLE_DDL = 'CREATE TABLE customer (id INTEGER PRIMARY KEY, email TEXT NOT NULL, balance REAL, visits INTEGER, token BLOB)';
 const COLUMNS = ['id', 'email', 'balance', 'visits', 'token'];
@@ -175,50 +176,31 @@ function measure(dir: string, cell: string, variant: Variant, workload: Workload
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 export async function runCaptureBench(options: { rounds?: number } = {}): Promise<string> {
   const rounds = options.rounds ?? 7;
   const dir = mkdtempSync(join(tmpdir(), 'audite-capture-bench-'));
   const started = Date.now();
   try {
     const rows = makeRows(BULK);
-    const results = new Map<string, number[]>();
+    const results = new CellSamples();
     let cell = 0;
     for (let round = 0; round < rounds; round += 1) {
       for (const workload of WORKLOADS) {
         // Rotate the variant order each round so no variant always runs first (cold) or last.
         const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]!);
         for (const variant of order) {
-          const key = `${workload.name}\u0000${variant.name}`;
-          const us = measure(dir, `cell-${(cell += 1)}`, variant, workload, rows);
-          results.set(key, [...(results.get(key) ?? []), us]);
+          results.add(workload.name, variant.name, measure(dir, `cell-${(cell += 1)}`, variant, workload, rows));
         }
       }
       await new Promise((resolve) => setImmediate(resolve));
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     const sqlite = (new Database(':memory:').prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    const header = `| workload | ${VARIANTS.map((v) => v.name).join(' | ')} |`;
-    const rule = `|---|${VARIANTS.map(() => '---:').join('|')}|`;
-    const lines = WORKLOADS.map((workload) => {
-      const base = median(results.get(`${workload.name}\u0000${VARIANTS[0]!.name}`) ?? []);
-      const cells = VARIANTS.map((variant, i) => {
-        const us = median(results.get(`${workload.name}\u0000${variant.name}`) ?? []);
-        return i === 0 ? `${us.toFixed(2)} µs` : `${us.toFixed(2)} µs (${(us / base).toFixed(2)}×)`;
-      });
-      return `| ${workload.name} | ${cells.join(' | ')} |`;
-    });
+    const lines = overheadTable(WORKLOADS, VARIANTS, results);
     return [
       `Capture write overhead: table \`customer\` (id INTEGER PRIMARY KEY, email TEXT, balance REAL, visits INTEGER, token BLOB(16)), WAL, synchronous=NORMAL, better-sqlite3 (SQLite ${sqlite}), Node ${process.versions.node}.`,
       `µs per row written (ratio to no triggers); median of ${rounds} interleaved rounds, a fresh database file per cell; bulk = ${BULK.toLocaleString('en-US')} rows, single-row = ${SINGLE.toLocaleString('en-US')} autocommit statements; ${seconds} s in all.`,
       '',
-      header,
-      rule,
       ...lines,
     ].join('\n');
   } finally {

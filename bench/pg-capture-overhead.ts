@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { enablePostgres } from '../src/capture/postgres/pg-enable.ts';
 import type { PgClient } from '../src/postgres/pg-client.ts';
+import { CellSamples, overheadTable } from './support/overhead-table.ts';
 
 const ADMIN_URL = process.env.AUDITE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const TABLE_DDL = 'CREATE TABLE customer (id bigint PRIMARY KEY, email text NOT NULL, balance numeric(12, 2), visits integer, token bytea)';
@@ -160,25 +161,18 @@ async function measure(admin: pg.Client, workload: Workload, round: number): Pro
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 export async function runPgCaptureBench(options: { rounds?: number } = {}): Promise<string> {
   const rounds = options.rounds ?? 7;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   const started = Date.now();
   try {
-    const results = new Map<string, number[]>();
+    const results = new CellSamples();
     for (let round = 0; round < rounds; round += 1) {
       for (const workload of WORKLOADS) {
         const micros = await measure(admin, workload, round);
         VARIANTS.forEach((variant, i) => {
-          const key = `${workload.name}\u0000${variant.name}`;
-          results.set(key, [...(results.get(key) ?? []), micros[i]!]);
+          results.add(workload.name, variant.name, micros[i]!);
         });
       }
     }
@@ -187,23 +181,12 @@ export async function runPgCaptureBench(options: { rounds?: number } = {}): Prom
       "SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sync, current_setting('fsync') AS fsync",
     );
     const server = rows[0]!;
-    const header = `| workload | ${VARIANTS.map((v) => v.name).join(' | ')} |`;
-    const rule = `|---|${VARIANTS.map(() => '---:').join('|')}|`;
-    const lines = WORKLOADS.map((workload) => {
-      const base = median(results.get(`${workload.name}\u0000${VARIANTS[0]!.name}`) ?? []);
-      const cells = VARIANTS.map((variant, i) => {
-        const us = median(results.get(`${workload.name}\u0000${variant.name}`) ?? []);
-        return i === 0 ? `${us.toFixed(2)} µs` : `${us.toFixed(2)} µs (${(us / base).toFixed(2)}×)`;
-      });
-      return `| ${workload.name} | ${cells.join(' | ')} |`;
-    });
+    const lines = overheadTable(WORKLOADS, VARIANTS, results);
     return [
       `PostgreSQL capture write overhead: table \`customer\` (id bigint PRIMARY KEY, email text, balance numeric(12,2), visits integer, token bytea(16)), PostgreSQL ${server.version} (fsync=${server.fsync}, synchronous_commit=${server.sync}) on 127.0.0.1, node-postgres, Node ${process.versions.node}.`,
       `µs per row written (ratio to no triggers); median of ${rounds} rounds, each a fresh database per variant, the variants taking turns statement by statement; bulk = ${BULK_STATEMENTS} statements of ${BULK_ROWS.toLocaleString('en-US')} rows, single-row = ${SINGLE.toLocaleString('en-US')} autocommit statements, one connection per variant; ${seconds} s in all.`,
       '`audite (default)`: statement-level INSERT/UPDATE/DELETE triggers over transition tables; `row-level UPDATE` and `all row-level`: the same capture fired per row instead, for comparison.',
       '',
-      header,
-      rule,
       ...lines,
     ].join('\n');
   } finally {
