@@ -64,5 +64,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The heap bounds bin/audite.js's shebang applies when executed directly: they keep
 # the relay's RSS flat under load (see the launcher). SIGTERM stops it gracefully.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--max-old-space-size=96", "bin/audite.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--max-old-space-size=64", "bin/audite.js"]
 CMD ["run", "--config", "config/audite.yaml"]

@@ -31,6 +31,22 @@ const lines = (r: CliResult): string[] => r.stdout.trimEnd().split('\n');
 const jsonLines = (r: CliResult): Record<string, unknown>[] => lines(r).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('audite history', () => {
+  test('a long history prints as a table in chunks of 1,000 rows, every event once, memory flat', async () => {
+    const file = appDb();
+    withDb(file, (db) => {
+      const rename = db.prepare('UPDATE orders SET status = ? WHERE id = 7');
+      db.transaction(() => {
+        for (let i = 0; i < 2100; i++) rename.run(`s${i}`);
+      })();
+    });
+    const r = await runCli(['history', file, 'orders', '7']);
+    expect(r.code).toBe(0);
+    const out = lines(r);
+    // Three chunks, each with its header: 1,000 + 1,000 + 101 events (the create and 2,100 updates).
+    expect(out.filter((l) => /^ID\s+TIME/.test(l))).toHaveLength(3);
+    expect(out.filter((l) => /^\d+\s/.test(l))).toHaveLength(2101);
+  });
+
   test('one record, as a readable table with who and why', async () => {
     const file = appDb();
     const r = await runCli(['history', file, 'users', '1']);

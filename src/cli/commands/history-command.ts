@@ -68,7 +68,10 @@ Examples:
     });
 }
 
-/** JSON streams line by line; a table needs every row first to size its columns. */
+/** A table is sized and printed this many rows at a time, so memory stays flat whatever the history's length. */
+const TABLE_CHUNK = 1000;
+
+/** JSON streams line by line; a table sizes its columns per chunk of rows. */
 async function output<T extends AuditEvent | FieldChange>(
   io: CliIo,
   json: boolean,
@@ -81,13 +84,18 @@ async function output<T extends AuditEvent | FieldChange>(
     for await (const row of rows) print(io.stdout, toJson(row));
     return;
   }
-  const all: T[] = [];
-  for await (const row of rows) all.push(row);
-  if (all.length === 0) {
-    print(io.stdout, empty);
-    return;
+  let chunk: T[] = [];
+  let printed = false;
+  for await (const row of rows) {
+    chunk.push(row);
+    if (chunk.length === TABLE_CHUNK) {
+      for (const line of render(chunk)) print(io.stdout, line);
+      printed = true;
+      chunk = [];
+    }
   }
-  for (const line of render(all)) print(io.stdout, line);
+  if (chunk.length > 0) for (const line of render(chunk)) print(io.stdout, line);
+  else if (!printed) print(io.stdout, empty);
 }
 
 function toFilter(table: string | undefined, key: string | undefined, flags: HistoryFlags): HistoryFilter {
