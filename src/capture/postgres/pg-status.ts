@@ -1,27 +1,17 @@
 import { AuditeError, isAuditeError } from '../../errors.ts';
+import type { ConsumerStatus } from '../../ops/status.ts';
 import type { PgClient } from '../../postgres/pg-client.ts';
 import { readOldestTransaction, type OldestTransaction } from '../../postgres/oldest-transaction.ts';
 import { qualified } from '../../postgres/quote.ts';
+import { readPgConsumerReports } from '../../source/postgres/pg-reports.ts';
 import { DEFAULT_PG_SPEC, readPgStoredSpec } from './pg-capture-spec.ts';
 import { planPgEnable } from './pg-enable-plan.ts';
 import { DEFAULT_PG_SCHEMA, PG_CURSOR_TABLE, PG_DEAD_LETTER_TABLE, PG_FEED_TABLE } from './pg-feed-schema.ts';
 import { readInstalled, trackedSources } from './pg-installed.ts';
 import { installError } from './pg-transaction.ts';
 
-export interface PgConsumerStatus {
-  consumer: string;
-  position: number;
-  /** Events in the feed past this consumer's position. */
-  lag: number;
-  /** Age of the oldest event past the position, in seconds; 0 when caught up. */
-  lagSeconds: number;
-  /** When the cursor last moved after a delivery (ISO); null when halted, failed or never delivered. */
-  lastDeliveryAt: string | null;
-  updatedAt: string | null;
-  halted: boolean;
-  lastError: string | null;
-  deadLetters: number;
-}
+/** As on SQLite (ops/status.ts): a consumer report with its exact lag in events. */
+export type PgConsumerStatus = ConsumerStatus;
 
 export interface PgStatus {
   schema: string;
@@ -77,44 +67,19 @@ async function readStatus(client: PgClient, schema: string): Promise<PgStatus> {
       oldest: iso(feed?.oldest ?? null),
       newest: iso(feed?.newest ?? null),
     },
-    consumers: installed.relations.has(PG_CURSOR_TABLE) ? await readConsumers(client, schema, installed.relations.has(PG_DEAD_LETTER_TABLE)) : [],
+    consumers: installed.relations.has(PG_CURSOR_TABLE) ? await readConsumers(client, schema, installed.relations.has(PG_DEAD_LETTER_TABLE), headId) : [],
     oldestTransaction: (await readOldestTransaction(client)) ?? null,
   };
 }
 
-async function readConsumers(client: PgClient, schema: string, deadLetters: boolean): Promise<PgConsumerStatus[]> {
-  const feed = qualified(schema, PG_FEED_TABLE);
-  const letters = deadLetters ? `(SELECT count(*) FROM ${qualified(schema, PG_DEAD_LETTER_TABLE)} d WHERE d.consumer = c.consumer)` : '0';
-  const { rows } = await client.query<{
-    consumer: string;
-    position: string;
-    updated_at: Date | null;
-    halted: boolean;
-    last_error: string | null;
-    lag: string;
-    lag_seconds: number | null;
-    dead_letters: string;
-  }>(
-    `SELECT c.consumer, c.position, c.updated_at, c.halted, c.last_error,
-            (SELECT count(*) FROM ${feed} f WHERE f.id > c.position) AS lag,
-            (SELECT extract(epoch FROM now() - f.time)::float8 FROM ${feed} f WHERE f.id > c.position ORDER BY f.id LIMIT 1) AS lag_seconds,
-            ${letters} AS dead_letters
-       FROM ${qualified(schema, PG_CURSOR_TABLE)} c ORDER BY c.consumer`,
-  );
-  return rows.map((r) => {
-    const position = Number(r.position);
-    return {
-      consumer: r.consumer,
-      position,
-      lag: Number(r.lag),
-      lagSeconds: r.lag_seconds === null ? 0 : Math.max(0, Math.round(r.lag_seconds)),
-      lastDeliveryAt: r.halted || r.last_error !== null || position === 0 ? null : iso(r.updated_at),
-      updatedAt: iso(r.updated_at),
-      halted: r.halted,
-      lastError: r.last_error,
-      deadLetters: Number(r.dead_letters),
-    };
-  });
+async function readConsumers(client: PgClient, schema: string, hasDeadLetters: boolean, headId: number): Promise<PgConsumerStatus[]> {
+  const names = {
+    feed: qualified(schema, PG_FEED_TABLE),
+    cursor: qualified(schema, PG_CURSOR_TABLE),
+    deadLetter: hasDeadLetters ? qualified(schema, PG_DEAD_LETTER_TABLE) : null,
+  };
+  const reports = await readPgConsumerReports(client, names, headId, { exactLag: true });
+  return reports.map(({ lagEvents, ...c }) => ({ ...c, lag: lagEvents }));
 }
 
 function iso(value: Date | string | null): string | null {

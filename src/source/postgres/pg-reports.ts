@@ -31,7 +31,11 @@ export async function readPgFeedReport(client: Queryable, names: PgFeedNames): P
   };
 }
 
-export async function readPgConsumerReports(client: Queryable, names: PgFeedNames, headId: number, options: ReportOptions = {}): Promise<ConsumerReport[]> {
+/** Where the reports read; `deadLetter` null when that table does not exist (counted as 0). */
+export type PgReportNames = Pick<PgFeedNames, 'feed' | 'cursor'> & { deadLetter: string | null };
+
+export async function readPgConsumerReports(client: Queryable, names: PgReportNames, headId: number, options: ReportOptions = {}): Promise<ConsumerReport[]> {
+  const letters = names.deadLetter === null ? '0' : `(SELECT count(*) FROM ${names.deadLetter} AS d WHERE d.consumer = c.consumer)`;
   const lag = options.exactLag ? `(SELECT count(*) FROM ${names.feed} AS f WHERE f.id > c.position)` : 'NULL::bigint';
   const { rows } = await client.query<{
     consumer: string;
@@ -46,7 +50,7 @@ export async function readPgConsumerReports(client: Queryable, names: PgFeedName
     `SELECT c.consumer, c.position, (extract(epoch FROM c.updated_at) * 1000)::float8 AS updated_at, c.halted, c.last_error,
             (SELECT ${EPOCH('f.time')} FROM ${names.feed} AS f WHERE f.id > c.position ORDER BY f.id LIMIT 1) AS pending,
             ${lag} AS lag,
-            (SELECT count(*) FROM ${names.deadLetter} AS d WHERE d.consumer = c.consumer) AS letters
+            ${letters} AS letters
        FROM ${names.cursor} AS c ORDER BY c.consumer`,
   );
   const nowSeconds = (options.now ?? Date.now()) / 1000;
