@@ -65,6 +65,11 @@ afterEach(async () => {
   for (let i = 0; i < 20 && activeResources().servers > baseline.servers; i++) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  // Node's fetch (undici) keeps one internal timer ticking for up to a second after its last
+  // connection closes; a leaked retry loop re-arms its timers and is still caught.
+  for (let i = 0; i < 24 && activeResources().timers > baseline.timers; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const now = activeResources();
   expect(now.servers, 'servers still listening after the test').toBeLessThanOrEqual(baseline.servers);
   expect(now.timers, 'timers still pending after the test').toBeLessThanOrEqual(baseline.timers);
