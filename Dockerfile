@@ -24,11 +24,14 @@ RUN npx tsc -p tsconfig.build.json
 
 # 2. Production dependencies only. --ignore-scripts again: `prepare` needs tsc, a
 #    devDependency. better-sqlite3 ships prebuilt addons for linux x64/arm64 in
-#    its package, so nothing is compiled or downloaded here.
+#    its package, so nothing is compiled or downloaded here. patch-package then
+#    applies patches/ (kafkajs's encoder; see patches/README.md), which the
+#    skipped postinstall would have done.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY patches ./patches
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npx --no-install patch-package --error-on-fail && npm cache clean --force
 
 # 3. What every image below shares.
 FROM ${NODE_IMAGE} AS base

@@ -5,7 +5,8 @@
 // The broker is scripts/kafka/kafka.sh's (AUDITE_KAFKA_PORT / AUDITE_KAFKA_VERSION apply); one
 // that was not running is started, and stopped at the end. The relay runs as the production
 // entry (bin/audite.js → dist/, heap bounds of its shebang): `npm run build` first.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -98,19 +99,51 @@ export function configFile(
   mode: Mode = 'binary',
 ): string {
   const file = join(dir, `${name}.json`);
-  const sink = { type: 'kafka', name: `kafka-${mode}`, mode, brokers, topic, createTopics: { partitions: PARTITIONS }, maxBatchBytes: MAX_BATCH_BYTES };
-  writeFileSync(file, JSON.stringify({ database, source: { batchSize: BATCH }, log: { level: 'warn' }, sinks: [sink], ...extra }));
+  writeFileSync(file, JSON.stringify({ database, source: { batchSize: BATCH }, log: { level: 'warn' }, sinks: [sinkConfig(brokers, topic, mode)], ...extra }));
   return file;
 }
 
-/** `audite run` as a child until its cursor reaches the head; times the drain from the first checkpoint on. */
-async function drain(dir: string, file: string, n: number, brokers: string[], topic: string, mode: Mode, profileDir?: string) {
-  const config = configFile(dir, `drain-${mode}`, file, brokers, topic, {}, mode);
-  if (profileDir !== undefined) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profileDir}`;
+function sinkConfig(brokers: string[], topic: string, mode: Mode): Record<string, unknown> {
+  return { type: 'kafka', name: `kafka-${mode}`, mode, brokers, topic, createTopics: { partitions: PARTITIONS }, maxBatchBytes: MAX_BATCH_BYTES };
+}
+
+/**
+ * `audite run` as a child until its cursor reaches the head; times the drain from the first checkpoint on.
+ * `stockKafkajs`: the relay loads that unpatched copy of kafkajs instead (see stockKafkajs()).
+ */
+async function drain(
+  dir: string,
+  file: string,
+  n: number,
+  brokers: string[],
+  topic: string,
+  mode: Mode,
+  options: { profileDir?: string; stockKafkajs?: string } = {},
+) {
+  const consumer = `kafka-${mode}${options.stockKafkajs === undefined ? '' : '-stock'}`;
+  const config = configFile(dir, consumer, file, brokers, topic, { sinks: [{ ...sinkConfig(brokers, topic, mode), name: consumer }] }, mode);
+  const nodeOptions: string[] = [];
+  if (options.profileDir !== undefined) nodeOptions.push(`--cpu-prof --cpu-prof-dir=${options.profileDir}`);
+  if (options.stockKafkajs !== undefined) {
+    nodeOptions.push(`--import=${join(REPO, 'bench', 'support', 'stock-kafkajs.ts')}`);
+    process.env.AUDITE_BENCH_KAFKAJS = options.stockKafkajs;
+  }
+  if (nodeOptions.length > 0) process.env.NODE_OPTIONS = nodeOptions.join(' ');
   const child = startAudite(['run', '--config', config]);
   delete process.env.NODE_OPTIONS;
-  const drained = await watchDrain(child, sqliteCursor(file, `kafka-${mode}`), n);
+  delete process.env.AUDITE_BENCH_KAFKAJS;
+  const drained = await watchDrain(child, sqliteCursor(file, consumer), n);
   return { ...drained, stored: await endOffsets(brokers, topic) };
+}
+
+/** A copy of node_modules/kafkajs with patches/ reverted, as published; returns its entry file. */
+function stockKafkajs(dir: string): string {
+  const copy = join(dir, 'stock', 'kafkajs');
+  cpSync(join(REPO, 'node_modules', 'kafkajs'), copy, { recursive: true });
+  const patch = readFileSync(join(REPO, 'patches', 'kafkajs+2.2.4.patch'));
+  // -p3 strips a/node_modules/kafkajs/ from the patch's paths.
+  execFileSync('patch', ['-R', '-p3', '-s', '-d', copy], { input: patch });
+  return join(copy, 'index.js');
 }
 
 // The app: 1,000 autocommitted inserts per second for `seconds`, each stamped with Date.now(), in its own process.
@@ -239,10 +272,11 @@ export async function runKafkaBench(): Promise<string> {
     }
     backlog(join(dir, 'big.db'), n);
     const size = await recordSize(join(dir, 'big.db'));
-    const ours = await drain(dir, join(dir, 'big.db'), n, kafka.brokers, `bench-audite-${id}`, 'binary', profile ? join(dir, 'prof') : undefined);
+    const ours = await drain(dir, join(dir, 'big.db'), n, kafka.brokers, `bench-audite-${id}`, 'binary', profile ? { profileDir: join(dir, 'prof') } : {});
     if (process.env.BENCH_ONLY === 'drain')
       return `drain: ${Math.round(ours.eventsPerSecond)} events/s, peak ${ours.peakMb.toFixed(0)} MB\n${profile ? summariseProfile(join(dir, 'prof')) : ''}`;
     const java = await producerPerformance(n, size, kafka.brokers, `bench-perf-${id}`);
+    const stock = await drain(dir, join(dir, 'big.db'), n, kafka.brokers, `bench-audite-stock-${id}`, 'binary', { stockKafkajs: stockKafkajs(dir) });
     const structured = await drain(dir, join(dir, 'big.db'), n, kafka.brokers, `bench-audite-structured-${id}`, 'structured');
     const alone = await kafkajsAlone(join(dir, 'big.db'), Math.min(n, 200_000), kafka.brokers, `bench-kafkajs-${id}`);
     const lat = await latency(dir, kafka.brokers, `bench-latency-${id}`);
@@ -256,6 +290,7 @@ export async function runKafkaBench(): Promise<string> {
       `| Kafka's ProducerPerformance, ${size}-byte records (our average key + value + headers), acks=all, same broker | ${fmt(java.recordsPerSecond)} records/s |`,
       `| **ratio audite / ProducerPerformance** (target ≥ 0.5) | **${(ours.eventsPerSecond / java.recordsPerSecond).toFixed(2)}** |`,
       `| peak RSS of the relay process (target ≤ 150 MB) | ${ours.peakMb.toFixed(0)} MB |`,
+      `| for comparison: audite drain with kafkajs as published (patches/ reverted) | ${fmt(stock.eventsPerSecond)} events/s, ratio ${(stock.eventsPerSecond / java.recordsPerSecond).toFixed(2)}, peak RSS ${stock.peakMb.toFixed(0)} MB; **patched / published ${(ours.eventsPerSecond / stock.eventsPerSecond).toFixed(2)}** |`,
       `| for comparison: audite drain in structured mode (1 header instead of 10) | ${fmt(structured.eventsPerSecond)} events/s, ratio ${(structured.eventsPerSecond / java.recordsPerSecond).toFixed(2)}, peak RSS ${structured.peakMb.toFixed(0)} MB |`,
       `| for comparison: kafkajs alone, no relay (same binary records and batches, idempotent, acks -1) | ${fmt(alone)} records/s, ratio ${(alone / java.recordsPerSecond).toFixed(2)} |`,
       `| commit → acknowledged (cursor moved after Kafka's ack) at 1,000 writes/s, p50 / p99 (${fmt(lat.acked.samples)} events) | ${lat.acked.p50} ms / ${lat.acked.p99} ms |`,
