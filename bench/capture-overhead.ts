@@ -46,12 +46,27 @@ function installPythonAudite(db: Database.Database): void {
     CREATE INDEX IF NOT EXISTS "audite_changefeed_time_id_idx" ON "audite_changefeed" (time, id)`);
 }
 
+/**
+ * The floor of any trigger-based capture: each write's trigger inserts one constant row into a
+ * feed-shaped table (no JSON, no time, no context, no REPLACE handling). What it costs is what a
+ * second table written in the same transaction costs: its b-tree insert and, per commit, its page.
+ */
+function installConstantRowFloor(db: Database.Database): void {
+  db.exec(`CREATE TABLE "floor_feed" (id INTEGER PRIMARY KEY, source TEXT NOT NULL, subject TEXT NOT NULL, type TEXT NOT NULL,
+    time INTEGER NOT NULL DEFAULT 0, specversion TEXT NOT NULL, data JSON, context JSON)`);
+  for (const event of ['INSERT', 'UPDATE', 'DELETE']) {
+    db.exec(`CREATE TRIGGER "floor_${event.toLowerCase()}" AFTER ${event} ON "customer" BEGIN
+      INSERT INTO "floor_feed" (source, subject, type, specversion) VALUES ('customer', '1', 'customer.x', '1.0'); END`);
+  }
+}
+
 const VARIANTS: Variant[] = [
   { name: 'no triggers', install: () => {} },
   { name: 'audite (default)', install: (db) => void enable(asDb(db), { wal: false }) },
   { name: '--history-indexes', install: (db) => void enable(asDb(db), { wal: false, historyIndexes: true }) },
   { name: '--autoincrement', install: (db) => void enable(asDb(db), { wal: false, autoincrement: true }) },
   { name: 'Python audite triggers', install: installPythonAudite },
+  { name: 'floor: a constant row per write', install: installConstantRowFloor },
 ];
 
 interface Row {
