@@ -38,11 +38,13 @@ export interface RestorePreview {
   key: string;
   /** 'none': the row already holds that version. */
   action: 'insert' | 'update' | 'none';
+  /** The event whose image is written back (see RowVersion.image). */
   restoredEventId: number;
-  /** The version written back (the captured columns). */
+  /** The version written back: the captured columns, integers exact (bigint). */
   row: RowImage;
   /** The row now, or null when it does not exist. */
   current: RowImage | null;
+  /** What the restore changes: every column for an insert, the differing ones for an update. */
   changes: FieldDiff[];
   /** The whole transaction as runnable SQL, values written in (empty for 'none'). */
   script: string[];

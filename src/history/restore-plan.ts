@@ -6,6 +6,7 @@ import { AuditeError } from '../errors.ts';
 import { quoteIdent as q } from '../sqlite/quote.ts';
 import type { SqliteDatabase } from '../sqlite/sqlite-database.ts';
 import type { AuditEvent } from './audit-event.ts';
+import type { RestorePreview } from './audit-store.ts';
 import { readFeedShape } from './feed-access.ts';
 import { type RowImage, type SqlValue } from './feed-json.ts';
 import { describeAsOf, rowAsOf, type AsOf } from './point-in-time.ts';
@@ -22,25 +23,10 @@ export interface RestoreOptions {
   context?: Omit<ChangeContext, 'reason'>;
 }
 
-export interface RestorePlan {
-  table: string;
-  key: string;
-  /** 'none': the row already holds that version. */
-  action: 'insert' | 'update' | 'none';
-  /** The event whose image is written back (see RowVersion.image). */
-  restoredEventId: number;
-  /** The version written back: the captured columns, integers exact (bigint). */
-  row: RowImage;
-  /** The row now (same columns), or null when it does not exist. */
-  current: RowImage | null;
-  /** What the restore changes: every column for an insert, the differing ones for an update. */
-  changes: FieldDiff[];
+/** The preview every backend gives, plus what running it here needs. */
+export interface RestorePlan extends RestorePreview {
   statement: BoundSql | null;
   context: ChangeContext;
-  /** The whole transaction as runnable SQL, values written in. */
-  script: string[];
-  /** Columns the restore leaves alone, and why. */
-  notes: string[];
 }
 
 const HEX = /^(?:[0-9A-F]{2})*$/;

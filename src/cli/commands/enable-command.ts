@@ -70,12 +70,7 @@ export function registerEnable(program: Command, io: CliIo): void {
           wal: flags.wal,
           dryRun: flags.dryRun ?? false,
         });
-        for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
-        if (result.dryRun) {
-          for (const sql of result.statements) print(io.stdout, `${sql};`);
-          if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
-          return;
-        }
+        if (printNoticesOrDryRun(result, io)) return;
         if (result.upToDate) print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
         else if (result.statements.length === 0) print(io.stdout, `triggers up to date: capturing ${result.tables.length} table(s)`);
         else print(io.stdout, `enabled: capturing ${result.tables.length} table(s): ${result.tables.join(', ')}`);
@@ -109,12 +104,7 @@ async function enablePg(url: string, flags: EnableFlags, io: CliIo): Promise<voi
       lockTimeoutMs,
     };
     const result = await enablePostgres(client, options);
-    for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
-    if (result.dryRun) {
-      for (const sql of result.statements) print(io.stdout, `${sql};`);
-      if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
-      return;
-    }
+    if (printNoticesOrDryRun(result, io)) return;
     if (result.upToDate) print(io.stdout, `up to date: capturing ${result.tables.length} table(s), nothing to change`);
     else print(io.stdout, `enabled: capturing ${result.tables.length} table(s) into schema ${schema}: ${result.tables.join(', ')}`);
   } finally {
@@ -180,4 +170,13 @@ function parseIncludes(db: SqliteDatabase, values: string[]): Record<string, str
     (result[match.table] ??= []).push(match.column);
   }
   return result;
+}
+
+/** Notices to stderr; for a dry run, the SQL it would execute to stdout. True when it was a dry run. */
+function printNoticesOrDryRun(result: { notices: readonly string[]; dryRun: boolean; statements: readonly string[] }, io: CliIo): boolean {
+  for (const notice of result.notices) print(io.stderr, `notice: ${notice}`);
+  if (!result.dryRun) return false;
+  for (const sql of result.statements) print(io.stdout, `${sql};`);
+  if (result.statements.length === 0) print(io.stdout, '-- up to date: nothing to do');
+  return true;
 }
